@@ -1,0 +1,1 @@
+"""trailwise command line: parses options, calls one library function, renders."""

@@ -1,0 +1,243 @@
+"""The ``trailwise`` command. Each command parses, calls one library function, renders."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from trailwise.pipeline import api
+from trailwise.pipeline.errors import TrailwiseError
+from trailwise.pipeline.ingest import IngestProgress, IngestResult
+from trailwise.pipeline.timeutil import parse_when
+
+from . import render
+
+app = typer.Typer(
+    help="Turn CloudTrail logs into a queryable lake and least-privilege IAM.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals can hold credentials
+    add_completion=False,
+)
+
+_debug = False
+
+LakeOpt = Annotated[
+    Path | None,
+    typer.Option("--lake", envvar="TRAILWISE_LAKE", help="Lake directory [default: ./trailwise-lake]."),
+]
+
+
+class SummaryFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class TableFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    parquet = "parquet"
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
+) -> None:
+    global _debug  # noqa: PLW0603  (one flag for the whole invocation)
+    _debug = debug
+
+
+@contextmanager
+def _reporting() -> Iterator[None]:
+    """The one place errors are reported: one red line on stderr, non-zero exit."""
+    try:
+        yield
+    except TrailwiseError as exc:
+        if _debug:
+            raise
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except OSError as exc:
+        if _debug:
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        typer.secho(f"error:{where}: {exc.strerror or exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+
+
+def _echo_json(value: Any) -> None:
+    sys.stdout.buffer.write(render.to_json(value) + b"\n")
+    sys.stdout.flush()
+
+
+@app.command()
+def ingest(
+    sources: Annotated[list[str], typer.Argument(help="Folders or files of CloudTrail logs.")],
+    lake: LakeOpt = None,
+    since: Annotated[str | None, typer.Option(help="Keep events at or after: DATE, ISO time or 30d.")] = None,
+    until: Annotated[str | None, typer.Option(help="Keep events before (a DATE includes that day).")] = None,
+    account: Annotated[list[str] | None, typer.Option(help="Keep only this recipient account (repeatable).")] = None,
+    region: Annotated[list[str] | None, typer.Option(help="Keep only this region (repeatable).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Decoding processes [default: CPU count].")] = None,
+    fmt: Annotated[SummaryFormat, typer.Option("--format", help="Summary format.")] = SummaryFormat.text,
+) -> None:
+    """Ingest CloudTrail files into the lake: only new files, every event once.
+
+    Exit status: 0 all ingested, 2 some input quarantined (the rest committed), 1 error.
+    """
+    with _reporting():
+        progress = _progress_printer() if fmt is SummaryFormat.text and sys.stderr.isatty() else None
+        result = api.ingest(
+            sources,
+            lake,
+            since=parse_when(since),
+            until=parse_when(until, end_of_day=True),
+            accounts=account or (),
+            regions=region or (),
+            workers=workers,
+            progress=progress,
+        )
+        if progress:
+            sys.stderr.write("\n")
+    if fmt is SummaryFormat.json:
+        _echo_json(result.to_dict())
+    else:
+        _print_ingest(result)
+    raise typer.Exit(result.exit_code)
+
+
+def _progress_printer() -> Any:
+    def show(p: IngestProgress) -> None:
+        rate = p.events / p.seconds if p.seconds else 0
+        sys.stderr.write(
+            f"\r{p.files_done}/{p.files_total} files  {p.events:,} events  {rate:,.0f} events/s"
+        )
+        sys.stderr.flush()
+
+    return show
+
+
+def _print_ingest(r: IngestResult) -> None:
+    rate = r.records_in / r.seconds if r.seconds else 0
+    lines = [
+        f"run {r.run_id} -> {r.lake}",
+        f"files: {r.files_seen} seen, {r.files_ingested} ingested, {r.files_skipped} already in the lake, "
+        f"{r.files_not_cloudtrail} not CloudTrail, {r.files_quarantined} quarantined"
+        + (f", {r.files_filtered} outside the filters" if r.files_filtered else ""),
+        f"records: {r.records_in} in = {r.events_written} written + {r.duplicates} duplicates "
+        f"+ {r.records_quarantined} quarantined"
+        + (f" + {r.records_filtered} outside the filters" if r.records_filtered else ""),
+        f"time: {r.seconds:.2f}s ({rate:,.0f} records/s)",
+    ]
+    for reason, n in r.not_cloudtrail.items():
+        lines.append(f"  not CloudTrail: {n} x {reason}")
+    for item in r.quarantined_files:
+        lines.append(f"  quarantined file {item['uri']}: {item['reason']}")
+    for reason, n in r.quarantine_reasons.items():
+        lines.append(f"  quarantined records: {n} x {reason}")
+    if r.quarantine_dir:
+        lines.append(f"quarantine: {r.quarantine_dir}")
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+def query(
+    name: Annotated[str | None, typer.Argument(help="A named query (see 'trailwise queries').")] = None,
+    sql: Annotated[str | None, typer.Option("--sql", help="Read-only SQL over the 'events' view.")] = None,
+    lake: LakeOpt = None,
+    since: Annotated[str | None, typer.Option(help="Sets $since: DATE, ISO time or 30d.")] = None,
+    until: Annotated[str | None, typer.Option(help="Sets $until (a DATE includes that day).")] = None,
+    param: Annotated[list[str] | None, typer.Option(help="KEY=VALUE for a query parameter (repeatable).")] = None,
+    fmt: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = TableFormat.table,
+    output: Annotated[Path | None, typer.Option(help="Write to FILE instead of stdout.")] = None,
+) -> None:
+    """Run a named query or read-only SQL over the lake."""
+    with _reporting():
+        if (name is None) == (sql is None):
+            raise api.UsageError("give either a query NAME or --sql")
+        if fmt is TableFormat.parquet and output is None:
+            raise api.UsageError("--format parquet needs --output FILE")
+        if sql is not None:
+            table = api.run_sql(sql, lake)
+        else:
+            params: dict[str, Any] = {}
+            for item in param or []:
+                key, sep, value = item.partition("=")
+                if not sep or not key:
+                    raise api.UsageError(f"--param {item!r} is not KEY=VALUE")
+                params[key] = value
+            if since is not None:
+                params["since"] = parse_when(since)
+            if until is not None:
+                params["until"] = parse_when(until, end_of_day=True)
+            table = api.run_named(name or "", lake, params)
+        render.write_table(table, fmt.value, output)
+
+
+@app.command("queries")
+def list_queries() -> None:
+    """List the named queries, what each answers and its parameters."""
+    for q in api.list_queries():
+        typer.echo(f"{q.name}: {q.description}")
+        for p in q.params:
+            flag = " (optional)" if p.optional else ""
+            typer.echo(f"    ${p.name} {p.type}{flag}: {p.description}")
+
+
+@app.command()
+def status(
+    lake: LakeOpt = None,
+    fmt: Annotated[SummaryFormat, typer.Option("--format", help="Output format.")] = SummaryFormat.text,
+) -> None:
+    """What the lake holds and what the last runs did."""
+    with _reporting():
+        info = api.status(lake)
+    if fmt is SummaryFormat.json:
+        _echo_json(info)
+        return
+    typer.echo(f"lake: {info['lake']}")
+    typer.echo(
+        f"events: {info['events']:,} in {info['data_files']} files "
+        f"({info['data_bytes'] / 1e6:.1f} MB), {info['days']} days, {info['snapshots']} snapshots"
+    )
+    if info.get("first_event_at"):
+        typer.echo(f"span: {info['first_event_at']} .. {info['last_event_at']}")
+        typer.echo(f"accounts: {info['accounts']}, regions: {info['regions']}")
+    typer.echo(f"quarantined files: {info['quarantined_files']}")
+    typer.echo(f"runs: {info['runs']}")
+    for run in info["last_runs"]:
+        typer.echo(
+            f"  {run['run_id']} {run.get('command', '')}: {run.get('files_ingested', 0)} files, "
+            f"{run.get('events_written', 0)} events written, {run.get('duplicates', 0)} duplicates, "
+            f"{run.get('records_quarantined', 0)} records + {run.get('files_quarantined', 0)} files "
+            f"quarantined, exit {run.get('exit_code', '?')}"
+        )
+
+
+@app.command()
+def compact(
+    lake: LakeOpt = None,
+    fmt: Annotated[SummaryFormat, typer.Option("--format", help="Output format.")] = SummaryFormat.text,
+) -> None:
+    """Merge each day's small files (rows unchanged) and drop expired snapshots' files."""
+    with _reporting():
+        result = api.compact(lake)
+    if fmt is SummaryFormat.json:
+        _echo_json(result.to_dict())
+    else:
+        typer.echo(
+            f"compacted {result.days_compacted} days: {result.files_before} files -> "
+            f"{result.files_after} ({result.rows:,} rows); expired {result.snapshots_expired} "
+            f"snapshots, deleted {result.files_deleted} unreferenced files in {result.seconds:.2f}s"
+        )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,75 @@
+"""Rendering results for a terminal or a pipe: table, json, csv, parquet."""
+
+from __future__ import annotations
+
+import io
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from rich.console import Console
+from rich.table import Table
+
+MAX_CELL = 60
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    raise TypeError
+
+
+def to_json(value: Any) -> bytes:
+    """JSON with ISO timestamps; Arrow tables become an array of row objects."""
+    if isinstance(value, pa.Table):
+        value = value.to_pylist()
+    return orjson.dumps(value, default=_default, option=orjson.OPT_UTC_Z)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def write_table(table: pa.Table, fmt: str, output: Path | None) -> None:
+    """Write a query result in ``fmt`` to ``output`` or stdout."""
+    if fmt == "parquet":
+        if output is None:
+            raise ValueError("--format parquet needs --output FILE")
+        pq.write_table(table, output)
+        return
+    if fmt == "json":
+        data = to_json(table) + b"\n"
+    elif fmt == "csv":
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf)
+        data = buf.getvalue()
+    else:
+        console = Console(file=io.StringIO(), width=200 if output else None, highlight=False)
+        rich_table = Table(show_lines=False)
+        for name in table.column_names:
+            rich_table.add_column(name, overflow="fold")
+        for row in table.to_pylist():
+            rich_table.add_row(*(_cell(v) for v in row.values()))
+        console.print(rich_table)
+        console.print(f"{table.num_rows} row{'s' if table.num_rows != 1 else ''}")
+        data = console.file.getvalue().encode()  # type: ignore[attr-defined]
+    if output:
+        output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()

@@ -1,0 +1,527 @@
+"""Ingest: list sources, decode files in parallel, deduplicate, commit to the lake once.
+
+The run's shape::
+
+    list objects -> drop those already recorded -> decode chunks in worker processes, each
+    writing a staging Parquet file -> per time slice, DuckDB drops keys seen earlier in the run
+    or already in the table and sorts by account and time -> one Iceberg commit -> object
+    records -> run log.
+
+Memory stays bounded: workers hold one chunk of files, the commit stage one time slice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import re
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from trailwise.pipeline import keys
+from trailwise.pipeline.decode import (
+    IDX_ACCOUNT,
+    IDX_EVENT_TIME,
+    IDX_REGION,
+    Decoded,
+    Row,
+    decode_bytes,
+)
+from trailwise.pipeline.lake import Lake, new_run_id, write_atomic
+from trailwise.pipeline.schema import COLUMNS, EVENTS_SCHEMA
+from trailwise.pipeline.sources import Source, SourceObject
+
+CHUNK_FILES = 48
+CHUNK_BYTES = 16 << 20
+SLICE_ROWS = 150_000
+INLINE_BYTES = 8 << 20  # below this, decoding in-process beats starting workers
+
+Progress = Callable[["IngestProgress"], None]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which events a run keeps: a time window and account/region sets (empty = all)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    accounts: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()
+
+    @property
+    def is_open(self) -> bool:
+        return not (self.since or self.until or self.accounts or self.regions)
+
+    def __post_init__(self) -> None:
+        # Rows carry naive UTC times; compare like with like.
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is not None:
+                object.__setattr__(self, name, value.astimezone(UTC).replace(tzinfo=None))
+
+    def keeps_name(self, name: str) -> bool:
+        """Prefilter on what a delivery key says; a day of slack each side for late files."""
+        parsed = keys.parse_key(name)
+        if parsed is None:
+            return True
+        if self.accounts and parsed.account not in self.accounts:
+            return False
+        if self.regions and parsed.region not in self.regions:
+            return False
+        if self.since and parsed.day < self.since.date() - timedelta(days=1):
+            return False
+        return not (self.until and parsed.day > self.until.date() + timedelta(days=1))
+
+    def __call__(self, row: Row) -> bool:
+        t = row[IDX_EVENT_TIME]
+        if self.since and t < self.since:
+            return False
+        if self.until and t >= self.until:
+            return False
+        if self.accounts and row[IDX_ACCOUNT] not in self.accounts:
+            return False
+        return not (self.regions and row[IDX_REGION] not in self.regions)
+
+
+@dataclass
+class IngestProgress:
+    """Passed to the progress callback after each chunk."""
+
+    files_done: int
+    files_total: int
+    events: int
+    seconds: float
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one object."""
+
+    uri: str
+    fingerprint: str
+    size: int
+    kind: str  # events | not_cloudtrail | quarantined | filtered
+    reason: str | None = None
+    records_in: int = 0
+    decoded: int = 0
+    records_quarantined: int = 0
+    records_filtered: int = 0
+    # Zip members are sources of their own (``uri!member``); their kept rows count for the file.
+    member_uris: list[str] = field(default_factory=list)
+    record_reasons: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class IngestResult:
+    """The run summary; ``to_dict`` is the ``--format json`` contract."""
+
+    run_id: str
+    lake: str
+    files_seen: int = 0
+    files_ingested: int = 0
+    files_skipped: int = 0
+    files_not_cloudtrail: int = 0
+    files_quarantined: int = 0
+    files_filtered: int = 0
+    records_in: int = 0
+    events_written: int = 0
+    duplicates: int = 0
+    records_quarantined: int = 0
+    records_filtered: int = 0
+    seconds: float = 0.0
+    bytes_read: int = 0
+    not_cloudtrail: dict[str, int] = field(default_factory=dict)
+    quarantined_files: list[dict[str, str]] = field(default_factory=list)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    quarantine_dir: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean, 2 when some input went to quarantine (the rest is committed)."""
+        return 2 if self.files_quarantined or self.records_quarantined else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["seconds"] = round(self.seconds, 3)
+        out["exit_code"] = self.exit_code
+        return out
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    seq: int
+    source: Source
+    objects: tuple[SourceObject, ...]
+    run_dir: str
+    quarantine_dir: str
+    window: Window
+
+
+@dataclass
+class _ChunkResult:
+    seq: int
+    staged: str | None
+    outcomes: list[FileOutcome]
+
+
+def ingest(
+    sources: Sequence[Source],
+    lake: Lake,
+    window: Window | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Ingest every CloudTrail file of ``sources`` into ``lake``; see the module docstring."""
+    window = window or Window()
+    workers = max(1, workers or os.cpu_count() or 1)
+    started = time.perf_counter()
+    run_id = new_run_id()
+    result = IngestResult(run_id=run_id, lake=str(lake.root))
+    lake.create()
+    with lake.lock():
+        lake.sweep_unfinished()
+        run_dir = lake.staging_dir / run_id
+        run_dir.mkdir(parents=True)
+        quarantine_dir = lake.quarantine_dir / run_id
+        try:
+            todo = _plan(sources, lake, window, result)
+            outcomes, staged = _decode_all(
+                todo, run_dir, quarantine_dir, window, workers, progress, started
+            )
+            kept = _commit(lake, staged, run_id, result) if staged else Counter()
+            records = _summarise(result, outcomes, kept, run_id)
+            lake.record_objects(run_id, records)
+            if quarantine_dir.exists():
+                result.quarantine_dir = str(quarantine_dir)
+            result.seconds = time.perf_counter() - started
+            lake.append_run(
+                {"run_id": run_id, "finished_at": _now_iso(), "command": "ingest"}
+                | {k: v for k, v in result.to_dict().items() if k != "quarantined_files"}
+            )
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    return result
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _plan(
+    sources: Sequence[Source], lake: Lake, window: Window, result: IngestResult
+) -> list[tuple[Source, SourceObject]]:
+    """Everything listed, minus what the window excludes by name and what the lake holds."""
+    listed: list[tuple[Source, SourceObject]] = []
+    for source in sources:
+        for obj in source.list():
+            result.files_seen += 1
+            if window.keeps_name(obj.name):
+                listed.append((source, obj))
+            else:
+                result.files_filtered += 1
+    known = lake.known_objects(
+        pa.table(
+            {"uri": [o.uri for _, o in listed], "fingerprint": [o.fingerprint for _, o in listed]}
+        )
+    )
+    todo = []
+    seen: set[str] = set()
+    for source, obj in listed:
+        if (obj.uri, obj.fingerprint) in known or obj.uri in seen:
+            result.files_skipped += 1
+        else:
+            seen.add(obj.uri)
+            todo.append((source, obj))
+    return todo
+
+
+def _chunks(
+    todo: list[tuple[Source, SourceObject]], run_dir: Path, quarantine_dir: Path, window: Window
+) -> Iterator[_Chunk]:
+    batch: list[SourceObject] = []
+    size = 0
+    current: Source | None = None
+    seq = 0
+    for source, obj in todo:
+        if batch and (
+            source is not current or len(batch) >= CHUNK_FILES or size + obj.size > CHUNK_BYTES
+        ):
+            yield _Chunk(seq, current, tuple(batch), str(run_dir), str(quarantine_dir), window)  # type: ignore[arg-type]
+            seq, batch, size = seq + 1, [], 0
+        current = source
+        batch.append(obj)
+        size += obj.size
+    if batch:
+        yield _Chunk(seq, current, tuple(batch), str(run_dir), str(quarantine_dir), window)  # type: ignore[arg-type]
+
+
+def _decode_all(
+    todo: list[tuple[Source, SourceObject]],
+    run_dir: Path,
+    quarantine_dir: Path,
+    window: Window,
+    workers: int,
+    progress: Progress | None,
+    started: float,
+) -> tuple[list[FileOutcome], list[str]]:
+    chunks = list(_chunks(todo, run_dir, quarantine_dir, window))
+    total_bytes = sum(o.size for _, o in todo)
+    outcomes: list[FileOutcome] = []
+    staged: list[str] = []
+    events = 0
+
+    def take(res: _ChunkResult) -> None:
+        nonlocal events
+        outcomes.extend(res.outcomes)
+        events += sum(o.decoded for o in res.outcomes)
+        if res.staged:
+            staged.append(res.staged)
+        if progress:
+            progress(IngestProgress(len(outcomes), len(todo), events, time.perf_counter() - started))
+
+    if workers == 1 or len(chunks) <= 1 or total_bytes < INLINE_BYTES:
+        for chunk in chunks:
+            take(_decode_chunk(chunk))
+    else:
+        # spawn, not fork: the parent may already run DuckDB/Arrow threads.
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(processes=min(workers, len(chunks))) as pool:
+            for res in pool.imap(_decode_chunk, chunks):
+                take(res)
+    return outcomes, staged
+
+
+def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
+    """Worker: decode each file of a chunk, quarantine what fails, stage the rows as Parquet."""
+    rows: list[Row] = []
+    outcomes: list[FileOutcome] = []
+    bad_records: list[bytes] = []
+    keep = None if chunk.window.is_open else chunk.window
+    for obj in chunk.objects:
+        outcome = FileOutcome(obj.uri, obj.fingerprint, obj.size, "events")
+        not_trail = _not_cloudtrail_by_name(obj.name)
+        if not_trail:
+            outcome.kind, outcome.reason = "not_cloudtrail", not_trail
+            outcomes.append(outcome)
+            continue
+        data = chunk.source.read(obj)
+        decoded = decode_bytes(data, obj.name, obj.uri, keep)
+        outcome.kind, outcome.reason = decoded.kind, decoded.reason
+        outcome.records_in = decoded.records_in
+        outcome.decoded = len(decoded.rows)
+        outcome.records_quarantined = len(decoded.quarantined)
+        outcome.records_filtered = decoded.filtered
+        outcome.member_uris = decoded.member_uris
+        rows.extend(decoded.rows)
+        if decoded.kind == "quarantined":
+            _quarantine_file(Path(chunk.quarantine_dir), obj, data, decoded)
+        for q in decoded.quarantined:
+            outcome.record_reasons[_reason_class(q.reason)] += 1
+            bad_records.append(
+                orjson.dumps({"uri": obj.uri, "index": q.index, "reason": q.reason, "record": q.raw})
+            )
+        outcomes.append(outcome)
+    if bad_records:
+        path = Path(chunk.quarantine_dir) / f"records-{chunk.seq:06d}.ndjson"
+        write_atomic(path, b"\n".join(bad_records) + b"\n")
+    staged = None
+    if rows:
+        staged = str(Path(chunk.run_dir) / f"chunk-{chunk.seq:06d}.parquet")
+        pq.write_table(rows_to_table(rows), staged, compression="lz4")
+    return _ChunkResult(chunk.seq, staged, outcomes)
+
+
+def rows_to_table(rows: list[Row]) -> pa.Table:
+    """Decoded rows as an Arrow table of the events schema."""
+    columns = list(zip(*rows, strict=True))
+    arrays = [pa.array(col, type=typ) for col, (_, typ, _) in zip(columns, COLUMNS, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=EVENTS_SCHEMA)
+
+
+def _not_cloudtrail_by_name(name: str) -> str | None:
+    parsed = keys.parse_key(name)
+    if parsed is not None and parsed.kind != "CloudTrail":
+        return f"{parsed.kind} file"
+    if keys.is_digest_name(Path(name).name):
+        return "CloudTrail-Digest file"
+    return None
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_QUOTED = re.compile(r"'[^']*'|line \d+(: .*)?")
+
+
+def _reason_class(reason: str) -> str:
+    """A reason without its specifics, for counting: "eventTime '…' is not a timestamp"."""
+    return _QUOTED.sub(lambda m: "line …" if m.group(0).startswith("line") else "'…'", reason)
+
+
+def _quarantine_file(qdir: Path, obj: SourceObject, data: bytes, decoded: Decoded) -> None:
+    """Copy an unreadable file into quarantine with a reason file beside it.
+
+    The stored name is the object's base name, sanitised, behind a hash of its URI: a key like
+    ``../../etc/x`` cannot steer the path outside the lake.
+    """
+    digest = hashlib.sha256(obj.uri.encode()).hexdigest()[:12]
+    base = _UNSAFE.sub("_", obj.uri.rsplit("/", 1)[-1])[:120] or "object"
+    target = qdir / "files" / f"{digest}-{base}"
+    write_atomic(target, data)
+    reason = {"uri": obj.uri, "reason": decoded.reason, "size": obj.size, "at": _now_iso()}
+    write_atomic(target.with_name(target.name + ".reason.json"), orjson.dumps(reason))
+
+
+# Keys are (event_id, recipient_account_id); copies of one event share its eventTime, so a time
+# slice holds every copy of the events it holds and slices can be deduplicated independently.
+_SLICE_COUNTS = """
+select date_trunc('hour', event_time) as hour, count(*) as n
+from read_parquet($staged)
+group by 1
+order by 1
+"""
+_SLICE_NEW_ROWS = """
+with staged as (
+    select *, coalesce(recipient_account_id, '') as account_key
+    from read_parquet($staged, filename = true, file_row_number = true)
+    where event_time >= $start and event_time < $end
+),
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by event_id, account_key order by filename, file_row_number
+        ) as copy_number
+    from staged
+),
+existing as (
+    select event_id, coalesce(recipient_account_id, '') as account_key
+    from read_parquet($existing)
+    where event_time >= $start and event_time < $end
+),
+final as (
+    select ranked.* exclude (account_key, copy_number, filename, file_row_number)
+    from ranked
+    anti join existing
+        on existing.event_id = ranked.event_id and existing.account_key = ranked.account_key
+    where copy_number = 1
+)
+select * from final order by recipient_account_id, event_time, event_id
+"""
+
+
+def _slices(con: duckdb.DuckDBPyConnection, staged: list[str]) -> list[tuple[datetime, datetime]]:
+    """Contiguous hour ranges of at most ~SLICE_ROWS staged rows (more only for one busy hour)."""
+    counts = con.execute(_SLICE_COUNTS, {"staged": staged}).fetchall()
+    out: list[tuple[datetime, datetime]] = []
+    start: datetime | None = None
+    total = 0
+    for hour, n in counts:
+        if start is not None and total + n > SLICE_ROWS:
+            out.append((start, hour))
+            start, total = None, 0
+        if start is None:
+            start = hour
+        total += n
+    if start is not None:
+        last = counts[-1][0] + timedelta(hours=1)
+        out.append((start, last))
+    return out
+
+
+def _commit(lake: Lake, staged: list[str], run_id: str, result: IngestResult) -> Counter[str]:
+    """Append the run's new events in one Iceberg commit; return events kept per source URI."""
+    kept: Counter[str] = Counter()
+    table = lake.events_table()
+    con = duckdb.connect(config={"memory_limit": "512MB", "threads": 2})
+    try:
+        slices = _slices(con, staged)
+        days = lake.day_files(slices[0][0].date(), (slices[-1][1] - timedelta(microseconds=1)).date(), table)
+        existing_by_day = {d.day: list(d.paths) for d in days}
+        empty = str(lake.staging_dir / run_id / "empty.parquet")
+        pq.write_table(EVENTS_SCHEMA.empty_table(), empty)
+        with table.transaction() as tx:
+            for start, end in slices:
+                existing = [
+                    path
+                    for day, paths in existing_by_day.items()
+                    if start.date() <= day <= end.date()
+                    for path in paths
+                ] or [empty]
+                new = con.sql(
+                    _SLICE_NEW_ROWS,
+                    params={"staged": staged, "existing": existing, "start": start, "end": end},
+                ).to_arrow_table()
+                if new.num_rows == 0:
+                    continue
+                new = new.cast(EVENTS_SCHEMA)
+                for uri, n in zip(
+                    *new.group_by("source_uri").aggregate([("source_uri", "count")]).to_pydict().values(),
+                    strict=True,
+                ):
+                    kept[uri] += n
+                tx.append(new, snapshot_properties={"trailwise.run-id": run_id})
+                result.events_written += new.num_rows
+    finally:
+        con.close()
+    return kept
+
+
+def _summarise(
+    result: IngestResult,
+    outcomes: list[FileOutcome],
+    kept: Counter[str],
+    run_id: str,
+) -> list[dict[str, Any]]:
+    """Fold file outcomes into the result; return the object records to persist."""
+    not_trail: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    records: list[dict[str, Any]] = []
+    now = datetime.now(UTC)
+    for o in outcomes:
+        result.bytes_read += o.size
+        result.records_in += o.records_in
+        result.records_quarantined += o.records_quarantined
+        result.records_filtered += o.records_filtered
+        written = kept.get(o.uri, 0) + sum(kept.get(u, 0) for u in o.member_uris)
+        duplicates = o.decoded - written
+        result.duplicates += duplicates
+        if o.kind == "events":
+            result.files_ingested += 1
+        elif o.kind == "not_cloudtrail":
+            result.files_not_cloudtrail += 1
+            not_trail[o.reason or "unknown"] += 1
+        elif o.kind == "quarantined":
+            result.files_quarantined += 1
+            result.quarantined_files.append({"uri": o.uri, "reason": o.reason or ""})
+        reasons.update(o.record_reasons)
+        # A file whose events the window filtered must be read again by a wider run.
+        if o.records_filtered == 0:
+            records.append(
+                {
+                    "uri": o.uri,
+                    "fingerprint": o.fingerprint,
+                    "size": o.size,
+                    "kind": o.kind,
+                    "reason": o.reason,
+                    "records_in": o.records_in,
+                    "events_written": written,
+                    "duplicates": duplicates,
+                    "records_quarantined": o.records_quarantined,
+                    "run_id": run_id,
+                    "ingested_at": now,
+                }
+            )
+    result.not_cloudtrail = dict(sorted(not_trail.items()))
+    result.quarantine_reasons = dict(reasons.most_common())
+    return records

@@ -1,0 +1,318 @@
+"""The lake: an Iceberg events table, the record of ingested objects, the run log, quarantine.
+
+Layout under the lake directory::
+
+    catalog.db                      Iceberg SQL catalog (SQLite)
+    warehouse/trailwise/events/     Iceberg table: data/event_date=YYYY-MM-DD/*.parquet + metadata/
+    state/format.json               {"format_version": 1}
+    state/objects/RUN.parquet       the objects each run ingested (written after the data commit)
+    runs.jsonl                      one line per finished run: what it did
+    quarantine/RUN/                 files that could not be read (+ .reason.json) and records.ndjson
+    .lock                           held (flock) by the run writing to the lake
+
+Exactly once: rows are keyed by (event_id, recipient_account_id) and a run only appends keys the
+current snapshot does not hold, in one Iceberg commit. The object record is written after that
+commit; if a run dies between the two, the next run reads those objects again, finds every event
+already present and counts them as duplicates.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from trailwise.pipeline.errors import LakeError, LakeLockedError
+from trailwise.pipeline.schema import EVENTS_SCHEMA
+
+FORMAT_VERSION = 1
+NAMESPACE = "trailwise"
+EVENTS_TABLE = f"{NAMESPACE}.events"
+DEFAULT_LAKE = Path("trailwise-lake")
+
+OBJECTS_SCHEMA = pa.schema(
+    [
+        ("uri", pa.string()),
+        ("fingerprint", pa.string()),
+        ("size", pa.int64()),
+        ("kind", pa.string()),
+        ("reason", pa.string()),
+        ("records_in", pa.int64()),
+        ("events_written", pa.int64()),
+        ("duplicates", pa.int64()),
+        ("records_quarantined", pa.int64()),
+        ("run_id", pa.string()),
+        ("ingested_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+_TABLE_PROPERTIES = {
+    "write.parquet.compression-codec": "zstd",
+    "write.parquet.compression-level": "3",
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "20",
+    "commit.manifest-merge.enabled": "true",
+}
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: ``YYYYMMDDTHHMMSSZ-xxxxxx``."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def resolve_lake_dir(lake: str | Path | None) -> Path:
+    """``--lake``, else ``$TRAILWISE_LAKE``, else ``./trailwise-lake``."""
+    chosen = lake or os.environ.get("TRAILWISE_LAKE") or DEFAULT_LAKE
+    return Path(chosen).expanduser().resolve()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temp file beside ``path`` and rename it into place (fsync'd)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+
+
+@dataclass(frozen=True)
+class DayFiles:
+    """The data files holding one UTC day of events."""
+
+    day: date
+    paths: tuple[str, ...]
+
+
+class Lake:
+    """A lake directory. Cheap to construct; nothing is created until :meth:`create`."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = resolve_lake_dir(root)
+        self._catalog: Any = None
+
+    # -- paths ----------------------------------------------------------------------------
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "catalog.db"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.root / "state" / "objects"
+
+    @property
+    def runs_path(self) -> Path:
+        return self.root / "runs.jsonl"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.root / "_staging"
+
+    def exists(self) -> bool:
+        return self.catalog_path.exists()
+
+    def require(self) -> Lake:
+        """Fail with a clear message when the directory is not a lake."""
+        if not self.exists():
+            raise LakeError(
+                f"no trailwise lake at {self.root}",
+                hint="run 'trailwise ingest SOURCE --lake DIR' first, or pass --lake",
+            )
+        fmt = self.root / "state" / "format.json"
+        if fmt.exists():
+            version = orjson.loads(fmt.read_bytes()).get("format_version")
+            if version != FORMAT_VERSION:
+                raise LakeError(
+                    f"lake {self.root} has format version {version}; this trailwise reads "
+                    f"{FORMAT_VERSION}"
+                )
+        return self
+
+    # -- Iceberg --------------------------------------------------------------------------
+    def catalog(self) -> Any:
+        if self._catalog is None:
+            from pyiceberg.catalog.sql import SqlCatalog
+
+            self._catalog = SqlCatalog(
+                "trailwise",
+                uri=f"sqlite:///{self.catalog_path}",
+                warehouse=(self.root / "warehouse").as_uri(),
+            )
+        return self._catalog
+
+    def create(self) -> Lake:
+        """Create the lake's directories, catalog and events table if missing."""
+        from pyiceberg.partitioning import PartitionField, PartitionSpec
+        from pyiceberg.transforms import DayTransform
+
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LakeError(f"cannot create lake directory {self.root}: {exc.strerror}") from exc
+        fmt = self.root / "state" / "format.json"
+        if not fmt.exists():
+            write_atomic(fmt, orjson.dumps({"format_version": FORMAT_VERSION}))
+        catalog = self.catalog()
+        catalog.create_namespace_if_not_exists(NAMESPACE)
+        if not catalog.table_exists(EVENTS_TABLE):
+            from pyiceberg.io.pyarrow import pyarrow_to_schema
+            from pyiceberg.table.name_mapping import MappedField, NameMapping
+
+            mapping = NameMapping(
+                [MappedField(field_id=i + 1, names=[f.name]) for i, f in enumerate(EVENTS_SCHEMA)]
+            )
+            schema = pyarrow_to_schema(EVENTS_SCHEMA, name_mapping=mapping)
+            time_id = schema.find_field("event_time").field_id
+            spec = PartitionSpec(
+                PartitionField(
+                    source_id=time_id, field_id=1000, transform=DayTransform(), name="event_date"
+                )
+            )
+            catalog.create_table(
+                EVENTS_TABLE, schema=schema, partition_spec=spec, properties=_TABLE_PROPERTIES
+            )
+        return self
+
+    def events_table(self) -> Any:
+        return self.catalog().load_table(EVENTS_TABLE)
+
+    def day_files(self, first: date, last: date, table: Any = None) -> list[DayFiles]:
+        """Data files of the current snapshot for each day in [first, last]."""
+        from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
+
+        table = table or self.events_table()
+        start = datetime.combine(first, datetime.min.time())
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time())
+        row_filter = And(
+            GreaterThanOrEqual("event_time", start.isoformat()),
+            LessThan("event_time", end.isoformat()),
+        )
+        by_day: dict[date, list[str]] = {}
+        for task in table.scan(row_filter=row_filter).plan_files():
+            day = date(1970, 1, 1) + timedelta(days=task.file.partition[0])
+            by_day.setdefault(day, []).append(local_path(task.file.file_path))
+        return [DayFiles(day, tuple(sorted(paths))) for day, paths in sorted(by_day.items())]
+
+    def data_files(self) -> list[str]:
+        """Every data file of the current snapshot (local paths), sorted."""
+        if not self.exists():
+            return []
+        table = self.events_table()
+        return sorted(local_path(t.file.file_path) for t in table.scan().plan_files())
+
+    # -- state ----------------------------------------------------------------------------
+    def known_objects(self, listed: pa.Table) -> set[tuple[str, str]]:
+        """Which of the ``(uri, fingerprint)`` pairs in ``listed`` earlier runs recorded."""
+        files = sorted(str(p) for p in self.objects_dir.glob("*.parquet"))
+        if not files or listed.num_rows == 0:
+            return set()
+        con = duckdb.connect()
+        try:
+            con.register("listed", listed)
+            rows = con.execute(
+                "select distinct s.uri, s.fingerprint "
+                "from read_parquet($files) as s "
+                "join listed as l on l.uri = s.uri and l.fingerprint = s.fingerprint",
+                {"files": files},
+            ).fetchall()
+        finally:
+            con.close()
+        return {(str(u), str(f)) for u, f in rows}
+
+    def record_objects(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        """Write this run's object records; called only after the data commit."""
+        if not rows:
+            return
+        table = pa.Table.from_pylist(rows, schema=OBJECTS_SCHEMA)
+        self.objects_dir.mkdir(parents=True, exist_ok=True)
+        final = self.objects_dir / f"{run_id}.parquet"
+        tmp = self.objects_dir / f".{run_id}.parquet.tmp"
+        pq.write_table(table, tmp, compression="zstd")
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        tmp.replace(final)
+
+    def append_run(self, record: dict[str, Any]) -> None:
+        """Append one line to the run log (a whole line per write, fsync'd)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        line = orjson.dumps(record) + b"\n"
+        fd = os.open(self.runs_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def runs(self) -> list[dict[str, Any]]:
+        """The run log, oldest first; a torn last line (crash mid-write) is ignored."""
+        if not self.runs_path.exists():
+            return []
+        out = []
+        for line in self.runs_path.read_bytes().splitlines():
+            try:
+                out.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                continue
+        return out
+
+    # -- locking and cleanup --------------------------------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the lake's write lock; a second writer fails at once with who holds it.
+
+        flock is released by the kernel when the holder dies, even by SIGKILL, so a stale lock
+        file never blocks the next run.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / ".lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "unknown"
+                raise LakeLockedError(
+                    f"lake {self.root} is locked by another run ({holder})",
+                    hint="wait for it to finish; a lock left by a dead process frees itself",
+                ) from None
+            info = f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, info.encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
+    def sweep_unfinished(self) -> None:
+        """Remove what runs that died left behind: staging, and quarantine of unlogged runs."""
+        shutil.rmtree(self.staging_dir, ignore_errors=True)
+        if self.quarantine_dir.exists():
+            finished = {r.get("run_id") for r in self.runs()}
+            recorded = {p.stem for p in self.objects_dir.glob("*.parquet")}
+            for run_dir in self.quarantine_dir.iterdir():
+                if run_dir.is_dir() and run_dir.name not in finished | recorded:
+                    shutil.rmtree(run_dir, ignore_errors=True)
+        for tmp in self.objects_dir.glob(".*.tmp") if self.objects_dir.exists() else []:
+            tmp.unlink(missing_ok=True)
+
+
+def local_path(uri: str) -> str:
+    """A ``file://`` URI of the warehouse as a local path."""
+    return uri.removeprefix("file://")

@@ -1,0 +1,173 @@
+"""DuckDB over the lake: the ``events`` view, ad-hoc read-only SQL, and named queries.
+
+Named queries are ``.sql`` files shipped in ``trailwise.queries`` with a header::
+
+    -- name: NAME
+    -- description: one line
+    -- param: NAME TYPE [optional] description   (one line per $NAME placeholder)
+    -- columns: a, b, c
+
+Python registers the views; values are always bound parameters, never spliced into SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from importlib import resources
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from trailwise.pipeline.errors import QueryError
+from trailwise.pipeline.lake import Lake
+from trailwise.pipeline.schema import EVENTS_SCHEMA
+
+_HEADER = re.compile(r"^--\s*(name|description|param|columns):\s*(.*)$")
+_PLACEHOLDER = re.compile(r"(?<![\w$])\$([A-Za-z_]\w*)")
+_PARAM_TYPES = {"timestamp", "date", "varchar", "integer", "boolean"}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    description: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    description: str
+    params: tuple[Param, ...]
+    columns: tuple[str, ...]
+    sql: str
+
+    @property
+    def placeholders(self) -> set[str]:
+        body = "\n".join(line for line in self.sql.splitlines() if not line.startswith("--"))
+        return set(_PLACEHOLDER.findall(body))
+
+
+def parse_query(text: str, filename: str) -> NamedQuery:
+    """Parse a query file's header; raise QueryError naming the file when it is malformed."""
+    fields: dict[str, str] = {}
+    params: list[Param] = []
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            if line.strip():
+                break
+            continue
+        m = _HEADER.match(line)
+        if not m:
+            continue
+        key, value = m.group(1), m.group(2).strip()
+        if key == "param":
+            parts = value.split(None, 2)
+            if len(parts) < 2 or parts[1] not in _PARAM_TYPES:
+                raise QueryError(f"{filename}: bad param line {value!r} (want: NAME TYPE description)")
+            rest = parts[2] if len(parts) > 2 else ""
+            optional = rest.startswith("optional")
+            description = rest.removeprefix("optional").strip()
+            params.append(Param(parts[0].lstrip("$"), parts[1], description, optional))
+        else:
+            fields[key] = value
+    for required in ("name", "description", "columns"):
+        if required not in fields:
+            raise QueryError(f"{filename}: header has no '-- {required}:' line")
+    columns = tuple(c.strip() for c in fields["columns"].split(",") if c.strip())
+    return NamedQuery(fields["name"], fields["description"], tuple(params), columns, text)
+
+
+def named_queries() -> dict[str, NamedQuery]:
+    """Every query shipped with trailwise, by name."""
+    out: dict[str, NamedQuery] = {}
+    for entry in sorted(resources.files("trailwise.queries").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".sql"):
+            query = parse_query(entry.read_text(encoding="utf-8"), entry.name)
+            out[query.name] = query
+    return out
+
+
+def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the ``events`` view over the lake's current snapshot."""
+    lake.require()
+    con = duckdb.connect()
+    files = lake.data_files()
+    relation = con.read_parquet(files) if files else con.from_arrow(EVENTS_SCHEMA.empty_table())
+    relation.create_view("events")
+    return con
+
+
+def _coerce(param: Param, value: Any) -> Any:
+    if value is None or param.type == "varchar":
+        return value
+    try:
+        if param.type == "integer":
+            return int(value)
+        if param.type == "boolean":
+            return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
+        if param.type == "date":
+            return value if isinstance(value, date) else date.fromisoformat(str(value))
+        return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise QueryError(f"parameter {param.name}: {value!r} is not a {param.type}") from exc
+
+
+def run_named(lake: Lake, name: str, params: dict[str, Any] | None = None) -> pa.Table:
+    """Run a named query with bound parameters; unknown or missing ones are a QueryError."""
+    queries = named_queries()
+    if name not in queries:
+        raise QueryError(f"no query named {name!r}", hint=f"known: {', '.join(sorted(queries))}")
+    query = queries[name]
+    given = dict(params or {})
+    declared = {p.name: p for p in query.params}
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        valid = ", ".join(sorted(declared)) or "none"
+        raise QueryError(f"query {name} has no parameter {', '.join(unknown)}", hint=f"valid: {valid}")
+    missing = sorted(p.name for p in query.params if not p.optional and given.get(p.name) is None)
+    if missing:
+        raise QueryError(
+            f"query {name} needs parameter {', '.join(missing)}",
+            hint="pass --param KEY=VALUE (or --since/--until)",
+        )
+    # Optional parameters are bound as null; the query reads null as "no bound".
+    bound = {p.name: _coerce(p, given.get(p.name)) for p in query.params}
+    return _execute(lake, query.sql, bound)
+
+
+def run_sql(lake: Lake, sql: str) -> pa.Table:
+    """Run one read-only statement (SELECT, WITH, DESCRIBE...) over the lake's views."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(f"SQL does not parse: {exc}") from exc
+    if len(statements) != 1:
+        raise QueryError(f"expected one SQL statement, got {len(statements)}")
+    kind = statements[0].type
+    if kind not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
+        raise QueryError(f"only read-only SELECT statements run here, not {kind.name}")
+    return _execute(lake, sql, {})
+
+
+def _execute(lake: Lake, sql: str, params: dict[str, Any]) -> pa.Table:
+    con = connect(lake)
+    try:
+        return con.sql(sql, params=params or None).to_arrow_table()
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise QueryError(f"query failed: {first}") from exc
+    finally:
+        con.close()
+
+
+def run_query(lake: Lake | str, name: str, **params: Any) -> Any:
+    """Notebook API: a named query's result as a polars DataFrame."""
+    import polars as pl
+
+    target = lake if isinstance(lake, Lake) else Lake(lake)
+    return pl.from_arrow(run_named(target, name, params))

@@ -1,0 +1,33 @@
+"""Parsing the times users type: ``2026-11-01``, ``2026-11-01T12:00:00Z``, ``30d``, ``12h``."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from trailwise.pipeline.errors import UsageError
+
+_RELATIVE = re.compile(r"^(\d+)([dhm])$")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+def parse_when(text: str | None, *, end_of_day: bool = False, now: datetime | None = None) -> datetime | None:
+    """A UTC instant. A bare date is its midnight, or the next midnight with ``end_of_day``
+    (so ``--until 2026-11-03`` includes all of that day); ``30d`` means 30 days before now."""
+    if text is None or text == "":
+        return None
+    now = now or datetime.now(UTC)
+    m = _RELATIVE.match(text.strip())
+    if m:
+        return now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return start + timedelta(days=1) if end_of_day else start
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"cannot read {text!r} as a time", hint="use YYYY-MM-DD, an ISO timestamp, or 30d/12h"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -1,0 +1,1 @@
+"""Named DuckDB queries, one question per `.sql` file (package data)."""

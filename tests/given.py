@@ -1,0 +1,113 @@
+"""Given-helpers: CloudTrail events, delivery files in the real layout, the CLI."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+from typer.testing import CliRunner
+
+from trailwise.cli.main import app
+from trailwise.pipeline import keys
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+REALDATA = SHARED / "realdata"
+SAMPLE_LOGS = REPO / "sample_logs"
+
+_ids = itertools.count(1)
+
+
+def an_event(**overrides: Any) -> dict[str, Any]:
+    """A realistic management event by an assumed-role session; override any field."""
+    n = next(_ids)
+    event: dict[str, Any] = {
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": "AROAEXAMPLEID:session",
+            "arn": "arn:aws:sts::111122223333:assumed-role/app-role/session",
+            "accountId": "111122223333",
+            "accessKeyId": "ASIAEXAMPLEKEY",
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": "AROAEXAMPLEID",
+                    "arn": "arn:aws:iam::111122223333:role/service/app-role",
+                    "accountId": "111122223333",
+                    "userName": "app-role",
+                },
+                "attributes": {"creationDate": "2026-11-02T09:00:00Z", "mfaAuthenticated": "false"},
+            },
+        },
+        "eventTime": "2026-11-02T10:00:00Z",
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "ListBuckets",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.7",
+        "userAgent": "aws-cli/2.15.0",
+        "requestParameters": None,
+        "responseElements": None,
+        "requestID": f"REQ{n:08d}",
+        "eventID": str(uuid.UUID(int=n)),
+        "readOnly": True,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": "111122223333",
+        "eventCategory": "Management",
+    }
+    event.update(overrides)
+    return event
+
+
+def delivery_name(account: str = "111122223333", region: str = "us-east-1",
+                  stamp: str = "20261102T1005Z", unique: str = "AbCdEfGh12345678") -> str:
+    return f"{account}_CloudTrail_{region}_{stamp}_{unique}.json.gz"
+
+
+def given_delivery_file(root: Path, events: list[dict[str, Any]], *, account: str = "111122223333",
+                        region: str = "us-east-1", day: str = "2026/11/02",
+                        name: str | None = None, org: str | None = None) -> Path:
+    """A gzip ``{"Records": [...]}`` file at its real place in the delivery layout."""
+    org_part = f"{org}/" if org else ""
+    folder = root / "AWSLogs" / org_part / account / "CloudTrail" / region / day
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (name or delivery_name(account, region, unique=uuid.uuid4().hex[:16]))
+    path.write_bytes(gzip.compress(orjson.dumps({"Records": events}), mtime=0))
+    assert keys.parse_key(path.as_posix()) is not None
+    return path
+
+
+def given_file(path: Path, content: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+class Cli:
+    """The real typer app, through CliRunner."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str) -> Any:
+        return self.runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    def json(self, *args: str) -> Any:
+        result = self(*args, "--format", "json")
+        assert result.stdout.strip(), result.stderr
+        return json.loads(result.stdout)
+
+
+
+def reconciles(summary: dict[str, Any]) -> bool:
+    """records_in = events_written + duplicates + records_quarantined (+ filtered, if asked)."""
+    return summary["records_in"] == (
+        summary["events_written"] + summary["duplicates"] + summary["records_quarantined"]
+        + summary["records_filtered"]
+    )
