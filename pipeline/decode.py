@@ -22,48 +22,31 @@ from pathlib import PurePosixPath
 from typing import Any, Literal
 
 import orjson
+import pyarrow as pa
 
 from trailwise.pipeline import keys
-from trailwise.pipeline.schema import COLUMN_NAMES
+from trailwise.pipeline import schema
+from trailwise.pipeline.schema import COLUMN_NAMES, COLUMNS, EVENTS_SCHEMA
 
 Row = tuple[Any, ...]
 RowFilter = Callable[[Row], bool]
 FileKind = Literal["events", "not_cloudtrail", "quarantined"]
 
+_TOP_KEYS = tuple(spec[1] for spec in schema.TOP_LEVEL)
+_UI_KEYS = tuple(spec[1] for spec in schema.USER_IDENTITY)
+_ISSUER_KEYS = tuple(spec[1] for spec in schema.SESSION_ISSUER)
+_JSON_KEYS = tuple(spec[1] for spec in schema.JSON_OBJECTS if spec[1] != "userIdentity")
 # Top-level fields with a column of their own; anything else goes to extra_fields.
-_MODELLED = frozenset(
-    {
-        "eventID",
-        "recipientAccountId",
-        "eventTime",
-        "eventVersion",
-        "eventSource",
-        "eventName",
-        "eventType",
-        "eventCategory",
-        "awsRegion",
-        "sourceIPAddress",
-        "userAgent",
-        "errorCode",
-        "errorMessage",
-        "readOnly",
-        "managementEvent",
-        "requestID",
-        "sharedEventID",
-        "apiVersion",
-        "vpcEndpointId",
-        "vpcEndpointAccountId",
-        "sessionCredentialFromConsole",
-        "userIdentity",
-        "requestParameters",
-        "responseElements",
-        "additionalEventData",
-        "resources",
-        "serviceEventDetails",
-        "tlsDetails",
-        "edgeDeviceDetails",
-    }
+_MODELLED = frozenset({"eventID", "eventTime", "userIdentity", *_TOP_KEYS, *_JSON_KEYS})
+# Where each column's value comes from, to name it in extra_fields when it cannot be coerced.
+_PATHS = (
+    *(spec[1] for spec in schema.IDENTITY + schema.TOP_LEVEL),
+    *(f"userIdentity.{k}" for k in _UI_KEYS),
+    *(f"userIdentity.sessionContext.sessionIssuer.{k}" for k in _ISSUER_KEYS),
+    *(f"userIdentity.sessionContext.{spec[1]}" for spec in schema.SESSION),
+    *(spec[1] for spec in schema.JSON_OBJECTS + schema.LINEAGE),
 )
+_EMPTY: dict[str, Any] = {}
 _EVENT_MARKERS = ("eventName", "eventSource", "eventID", "eventTime", "eventVersion")
 _JSON_NAMES = (".json", ".json.gz", ".ndjson", ".jsonl", ".ndjson.gz", ".jsonl.gz", ".gz", ".zip")
 _ASSUMED_ROLE = re.compile(r"^arn:(?P<part>[\w-]+):sts::(?P<acct>\d{12}):assumed-role/(?P<role>[^/]+)/")
@@ -73,6 +56,7 @@ _MAX_RAW_KEPT = 1 << 20  # a quarantined line longer than 1 MiB keeps its first 
 IDX_EVENT_TIME = COLUMN_NAMES.index("event_time")
 IDX_ACCOUNT = COLUMN_NAMES.index("recipient_account_id")
 IDX_REGION = COLUMN_NAMES.index("aws_region")
+IDX_EXTRA = COLUMN_NAMES.index("extra_fields")
 
 
 @dataclass
@@ -109,15 +93,11 @@ def _loads(data: bytes | str) -> Any:
         return json.loads(data)
 
 
-def _dumps(value: Any) -> str:
+def _dumps(value: Any) -> bytes:
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value)
     except TypeError:
-        return json.dumps(value)
-
-
-def _json_or_none(value: Any) -> str | None:
-    return None if value is None else _dumps(value)
+        return json.dumps(value).encode()
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -160,34 +140,16 @@ def principal_arn(ui: dict[str, Any], issuer: dict[str, Any]) -> str | None:
     return arn
 
 
-def _text(value: Any, key: str, bad: dict[str, Any]) -> str | None:
-    if value is None or type(value) is str:
-        return value
-    if isinstance(value, bool | int | float):
-        return _dumps(value)
-    bad[key] = value
-    return None
-
-
-def _flag(value: Any, key: str, bad: dict[str, Any]) -> bool | None:
-    if value is None or type(value) is bool:
-        return value
-    if isinstance(value, str):
-        low = value.lower()
-        if low == "true":
-            return True
-        if low == "false":
-            return False
-    bad[key] = value
-    return None
-
-
 def _obj(value: Any) -> dict[str, Any]:
-    return value if type(value) is dict else {}
+    return value if type(value) is dict else _EMPTY
 
 
 def flatten(event: dict[str, Any], source_uri: str) -> Row | str:
-    """One event as a row in :data:`COLUMN_NAMES` order, or the reason it cannot be used."""
+    """One event as a row in :data:`COLUMN_NAMES` order, or the reason it cannot be used.
+
+    Values are taken as they are (the hot path does no per-field work); :func:`rows_to_table`
+    types them per column and moves what does not fit into ``extra_fields``.
+    """
     get = event.get
     event_id = get("eventID")
     if not event_id or type(event_id) is not str:
@@ -202,75 +164,84 @@ def flatten(event: dict[str, Any], source_uri: str) -> Row | str:
     if event_time is None:
         return f"eventTime {str(raw_time)[:64]!r} is not a timestamp"
 
-    bad: dict[str, Any] = {}
     extra_keys = event.keys() - _MODELLED
-    if extra_keys:
-        for k in extra_keys:
-            bad[k] = event[k]
+    extra = {k: event[k] for k in extra_keys} if extra_keys else None
     raw_ui = get("userIdentity")
     ui = _obj(raw_ui)
     ctx = _obj(ui.get("sessionContext"))
     issuer = _obj(ctx.get("sessionIssuer"))
     attrs = _obj(ctx.get("attributes"))
-    webid = _obj(ctx.get("webIdFederationData"))
     raw_created = attrs.get("creationDate")
     created = parse_time(raw_created)
-    if raw_created is not None and created is None:
-        bad["userIdentity.sessionContext.attributes.creationDate"] = raw_created
-
-    row = (
+    if created is None and raw_created is not None:
+        extra = extra or {}
+        extra["userIdentity.sessionContext.attributes.creationDate"] = raw_created
+    return (
         event_id,
-        _text(get("recipientAccountId"), "recipientAccountId", bad),
         event_time,
-        _text(get("eventVersion"), "eventVersion", bad),
-        _text(get("eventSource"), "eventSource", bad),
-        _text(get("eventName"), "eventName", bad),
-        _text(get("eventType"), "eventType", bad),
-        _text(get("eventCategory"), "eventCategory", bad),
-        _text(get("awsRegion"), "awsRegion", bad),
-        _text(get("sourceIPAddress"), "sourceIPAddress", bad),
-        _text(get("userAgent"), "userAgent", bad),
-        _text(get("errorCode"), "errorCode", bad),
-        _text(get("errorMessage"), "errorMessage", bad),
-        _flag(get("readOnly"), "readOnly", bad),
-        _flag(get("managementEvent"), "managementEvent", bad),
-        _text(get("requestID"), "requestID", bad),
-        _text(get("sharedEventID"), "sharedEventID", bad),
-        _text(get("apiVersion"), "apiVersion", bad),
-        _text(get("vpcEndpointId"), "vpcEndpointId", bad),
-        _text(get("vpcEndpointAccountId"), "vpcEndpointAccountId", bad),
-        _flag(get("sessionCredentialFromConsole"), "sessionCredentialFromConsole", bad),
-        _text(ui.get("type"), "userIdentity.type", bad),
-        _text(ui.get("arn"), "userIdentity.arn", bad),
-        _text(ui.get("principalId"), "userIdentity.principalId", bad),
-        _text(ui.get("accountId"), "userIdentity.accountId", bad),
-        _text(ui.get("accessKeyId"), "userIdentity.accessKeyId", bad),
-        _text(ui.get("userName"), "userIdentity.userName", bad),
-        _text(ui.get("invokedBy"), "userIdentity.invokedBy", bad),
-        _text(ui.get("identityProvider"), "userIdentity.identityProvider", bad),
-        _text(ui.get("credentialId"), "userIdentity.credentialId", bad),
-        _text(issuer.get("type"), "sessionIssuer.type", bad),
-        _text(issuer.get("arn"), "sessionIssuer.arn", bad),
-        _text(issuer.get("userName"), "sessionIssuer.userName", bad),
-        _text(issuer.get("accountId"), "sessionIssuer.accountId", bad),
-        _text(issuer.get("principalId"), "sessionIssuer.principalId", bad),
-        _flag(attrs.get("mfaAuthenticated"), "userIdentity.sessionContext.attributes.mfaAuthenticated", bad),
+        *map(get, _TOP_KEYS),
+        *map(ui.get, _UI_KEYS),
+        *map(issuer.get, _ISSUER_KEYS),
+        attrs.get("mfaAuthenticated"),
         created,
-        _text(ctx.get("sourceIdentity"), "userIdentity.sessionContext.sourceIdentity", bad),
-        _text(webid.get("federatedProvider"), "webIdFederationData.federatedProvider", bad),
+        ctx.get("sourceIdentity"),
+        _obj(ctx.get("webIdFederationData")).get("federatedProvider"),
         principal_arn(ui, issuer),
-        _json_or_none(raw_ui),
-        _json_or_none(get("requestParameters")),
-        _json_or_none(get("responseElements")),
-        _json_or_none(get("additionalEventData")),
-        _json_or_none(get("resources")),
-        _json_or_none(get("serviceEventDetails")),
-        _json_or_none(get("tlsDetails")),
-        _json_or_none(get("edgeDeviceDetails")),
-        _dumps(bad) if bad else None,
+        None if raw_ui is None else _dumps(raw_ui),
+        *[None if (v := get(k)) is None else _dumps(v) for k in _JSON_KEYS],
+        extra,
         source_uri,
     )
-    return row
+
+
+def rows_to_table(rows: list[Row]) -> pa.Table:
+    """Rows from :func:`flatten` as an Arrow table of the events schema.
+
+    Arrow checks each column's types in C; only a column that fails is coerced in Python, value
+    by value: numbers and booleans in text columns become their JSON text, ``"true"``/``"false"``
+    become booleans, and anything else is moved to the row's ``extra_fields`` under its path.
+    """
+    if not rows:
+        return EVENTS_SCHEMA.empty_table()
+    columns = list(zip(*rows, strict=True))
+    extras: list[dict[str, Any] | None] = list(columns[IDX_EXTRA])
+    arrays: list[pa.Array | None] = []
+    for index, (_, typ, _) in enumerate(COLUMNS):
+        if index == IDX_EXTRA:
+            arrays.append(None)
+            continue
+        try:
+            arrays.append(pa.array(columns[index], type=typ))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            values = _coerce(columns[index], typ, _PATHS[index], extras)
+            arrays.append(pa.array(values, type=typ))
+    arrays[IDX_EXTRA] = pa.array([None if e is None else _dumps(e) for e in extras], pa.string())
+    return pa.Table.from_arrays(arrays, schema=EVENTS_SCHEMA)
+
+
+def _coerce(
+    values: tuple[Any, ...], typ: pa.DataType, path: str, extras: list[dict[str, Any] | None]
+) -> list[Any]:
+    out: list[Any] = []
+    want_bool = pa.types.is_boolean(typ)
+    for row, value in enumerate(values):
+        if value is None:
+            out.append(None)
+        elif want_bool and type(value) is bool:
+            out.append(value)
+        elif want_bool and isinstance(value, str) and value.lower() in ("true", "false"):
+            out.append(value.lower() == "true")
+        elif not want_bool and isinstance(value, str | bytes):
+            out.append(value)
+        elif not want_bool and isinstance(value, bool | int | float):
+            out.append(_dumps(value))
+        else:
+            extra = extras[row]
+            if extra is None:
+                extra = extras[row] = {}
+            extra[path] = value
+            out.append(None)
+    return out
 
 
 def _is_event_like(obj: Any) -> bool:
@@ -420,7 +391,7 @@ def _rows_from(
         else:
             reason = flatten(record, source_uri)
         if type(reason) is str:
-            out.quarantined.append(QuarantinedRecord(index, reason, _dumps(record)))
+            out.quarantined.append(QuarantinedRecord(index, reason, _dumps(record).decode()))
         elif keep is None or keep(reason):  # type: ignore[arg-type]
             rows.append(reason)  # type: ignore[arg-type]
         else:

@@ -38,9 +38,10 @@ from trailwise.pipeline.decode import (
     Decoded,
     Row,
     decode_bytes,
+    rows_to_table,
 )
 from trailwise.pipeline.lake import Lake, new_run_id, write_atomic
-from trailwise.pipeline.schema import COLUMNS, EVENTS_SCHEMA
+from trailwise.pipeline.schema import EVENTS_SCHEMA
 from trailwise.pipeline.sources import Source, SourceObject
 
 CHUNK_FILES = 48
@@ -341,13 +342,6 @@ def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
         staged = str(Path(chunk.run_dir) / f"chunk-{chunk.seq:06d}.parquet")
         pq.write_table(rows_to_table(rows), staged, compression="lz4")
     return _ChunkResult(chunk.seq, staged, outcomes)
-
-
-def rows_to_table(rows: list[Row]) -> pa.Table:
-    """Decoded rows as an Arrow table of the events schema."""
-    columns = list(zip(*rows, strict=True))
-    arrays = [pa.array(col, type=typ) for col, (_, typ, _) in zip(columns, COLUMNS, strict=True)]
-    return pa.Table.from_arrays(arrays, schema=EVENTS_SCHEMA)
 
 
 def _not_cloudtrail_by_name(name: str) -> str | None:

@@ -8,14 +8,13 @@ import zipfile
 
 import orjson
 
-from trailwise.pipeline.decode import decode_bytes, principal_arn
-from trailwise.pipeline.schema import COLUMN_NAMES
+from trailwise.pipeline.decode import decode_bytes, principal_arn, rows_to_table
 
 from tests.given import an_event, delivery_name
 
 
 def rows_as_dicts(decoded):
-    return [dict(zip(COLUMN_NAMES, row, strict=True)) for row in decoded.rows]
+    return rows_to_table(decoded.rows).to_pylist()
 
 
 def decode(data: bytes, name: str = "events.json"):
@@ -94,6 +93,14 @@ def test_unknown_fields_and_uncoercible_values_are_kept_in_extra_fields():
     row = rows_as_dicts(decode(orjson.dumps(event)))[0]
     assert orjson.loads(row["extra_fields"]) == {"brandNewField": {"x": 1}, "readOnly": "maybe"}
     assert row["read_only"] is None
+
+
+def test_numbers_in_text_fields_become_text_and_objects_move_to_extra_fields():
+    event = an_event(recipientAccountId=111122223333, userAgent={"odd": True})
+    row = rows_as_dicts(decode(orjson.dumps(event)))[0]
+    assert row["recipient_account_id"] == "111122223333"
+    assert row["user_agent"] is None
+    assert orjson.loads(row["extra_fields"]) == {"userAgent": {"odd": True}}
 
 
 def test_junk_regions_invalid_ips_and_huge_responses_are_kept_verbatim():
