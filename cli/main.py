@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
 from trailwise.pipeline import api
 from trailwise.pipeline.errors import TrailwiseError
 from trailwise.pipeline.ingest import IngestProgress, IngestResult
@@ -29,7 +28,9 @@ _debug = False
 
 LakeOpt = Annotated[
     Path | None,
-    typer.Option("--lake", envvar="TRAILWISE_LAKE", help="Lake directory [default: ./trailwise-lake]."),
+    typer.Option(
+        "--lake", envvar="TRAILWISE_LAKE", help="Lake directory [default: ./trailwise-lake]."
+    ),
 ]
 
 
@@ -47,7 +48,9 @@ class TableFormat(str, Enum):
 
 @app.callback()
 def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
+    ] = False,
 ) -> None:
     global _debug  # noqa: PLW0603  (one flag for the whole invocation)
     _debug = debug
@@ -80,19 +83,33 @@ def _echo_json(value: Any) -> None:
 def ingest(
     sources: Annotated[list[str], typer.Argument(help="Folders or files of CloudTrail logs.")],
     lake: LakeOpt = None,
-    since: Annotated[str | None, typer.Option(help="Keep events at or after: DATE, ISO time or 30d.")] = None,
-    until: Annotated[str | None, typer.Option(help="Keep events before (a DATE includes that day).")] = None,
-    account: Annotated[list[str] | None, typer.Option(help="Keep only this recipient account (repeatable).")] = None,
-    region: Annotated[list[str] | None, typer.Option(help="Keep only this region (repeatable).")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Decoding processes [default: CPU count].")] = None,
-    fmt: Annotated[SummaryFormat, typer.Option("--format", help="Summary format.")] = SummaryFormat.text,
+    since: Annotated[
+        str | None, typer.Option(help="Keep events at or after: DATE, ISO time or 30d.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Keep events before (a DATE includes that day).")
+    ] = None,
+    account: Annotated[
+        list[str] | None, typer.Option(help="Keep only this recipient account (repeatable).")
+    ] = None,
+    region: Annotated[
+        list[str] | None, typer.Option(help="Keep only this region (repeatable).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Decoding processes [default: CPU count].")
+    ] = None,
+    fmt: Annotated[
+        SummaryFormat, typer.Option("--format", help="Summary format.")
+    ] = SummaryFormat.text,
 ) -> None:
     """Ingest CloudTrail files into the lake: only new files, every event once.
 
     Exit status: 0 all ingested, 2 some input quarantined (the rest committed), 1 error.
     """
     with _reporting():
-        progress = _progress_printer() if fmt is SummaryFormat.text and sys.stderr.isatty() else None
+        progress = (
+            _progress_printer() if fmt is SummaryFormat.text and sys.stderr.isatty() else None
+        )
         result = api.ingest(
             sources,
             lake,
@@ -127,7 +144,8 @@ def _print_ingest(r: IngestResult) -> None:
     rate = r.records_in / r.seconds if r.seconds else 0
     lines = [
         f"run {r.run_id} -> {r.lake}",
-        f"files: {r.files_seen} seen, {r.files_ingested} ingested, {r.files_skipped} already in the lake, "
+        f"files: {r.files_seen} seen, {r.files_ingested} ingested, "
+        f"{r.files_skipped} already in the lake, "
         f"{r.files_not_cloudtrail} not CloudTrail, {r.files_quarantined} quarantined"
         + (f", {r.files_filtered} outside the filters" if r.files_filtered else ""),
         f"records: {r.records_in} in = {r.events_written} written + {r.duplicates} duplicates "
@@ -148,13 +166,23 @@ def _print_ingest(r: IngestResult) -> None:
 
 @app.command()
 def query(
-    name: Annotated[str | None, typer.Argument(help="A named query (see 'trailwise queries').")] = None,
-    sql: Annotated[str | None, typer.Option("--sql", help="Read-only SQL over the 'events' view.")] = None,
+    name: Annotated[
+        str | None, typer.Argument(help="A named query (see 'trailwise queries').")
+    ] = None,
+    sql: Annotated[
+        str | None, typer.Option("--sql", help="Read-only SQL over the 'events' view.")
+    ] = None,
     lake: LakeOpt = None,
     since: Annotated[str | None, typer.Option(help="Sets $since: DATE, ISO time or 30d.")] = None,
-    until: Annotated[str | None, typer.Option(help="Sets $until (a DATE includes that day).")] = None,
-    param: Annotated[list[str] | None, typer.Option(help="KEY=VALUE for a query parameter (repeatable).")] = None,
-    fmt: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = TableFormat.table,
+    until: Annotated[
+        str | None, typer.Option(help="Sets $until (a DATE includes that day).")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option(help="KEY=VALUE for a query parameter (repeatable).")
+    ] = None,
+    fmt: Annotated[
+        TableFormat, typer.Option("--format", help="Output format.")
+    ] = TableFormat.table,
     output: Annotated[Path | None, typer.Option(help="Write to FILE instead of stdout.")] = None,
 ) -> None:
     """Run a named query or read-only SQL over the lake."""
@@ -193,7 +221,9 @@ def list_queries() -> None:
 @app.command()
 def status(
     lake: LakeOpt = None,
-    fmt: Annotated[SummaryFormat, typer.Option("--format", help="Output format.")] = SummaryFormat.text,
+    fmt: Annotated[
+        SummaryFormat, typer.Option("--format", help="Output format.")
+    ] = SummaryFormat.text,
 ) -> None:
     """What the lake holds and what the last runs did."""
     with _reporting():
@@ -213,17 +243,22 @@ def status(
     typer.echo(f"runs: {info['runs']}")
     for run in info["last_runs"]:
         typer.echo(
-            f"  {run['run_id']} {run.get('command', '')}: {run.get('files_ingested', 0)} files, "
-            f"{run.get('events_written', 0)} events written, {run.get('duplicates', 0)} duplicates, "
-            f"{run.get('records_quarantined', 0)} records + {run.get('files_quarantined', 0)} files "
-            f"quarantined, exit {run.get('exit_code', '?')}"
+            f"  {run['run_id']} {run.get('command', '')}: "
+            f"{run.get('files_ingested', 0)} files, "
+            f"{run.get('events_written', 0)} events written, "
+            f"{run.get('duplicates', 0)} duplicates, "
+            f"{run.get('records_quarantined', 0)} records + "
+            f"{run.get('files_quarantined', 0)} files quarantined, "
+            f"exit {run.get('exit_code', '?')}"
         )
 
 
 @app.command()
 def compact(
     lake: LakeOpt = None,
-    fmt: Annotated[SummaryFormat, typer.Option("--format", help="Output format.")] = SummaryFormat.text,
+    fmt: Annotated[
+        SummaryFormat, typer.Option("--format", help="Output format.")
+    ] = SummaryFormat.text,
 ) -> None:
     """Merge each day's small files (rows unchanged) and drop expired snapshots' files."""
     with _reporting():

@@ -8,12 +8,20 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-
 from trailwise.pipeline import ingest as _ingest
 from trailwise.pipeline import maintenance, query
 from trailwise.pipeline.errors import UsageError
 
-__all__ = ["UsageError", "compact", "ingest", "list_queries", "open_sources", "run_named", "run_sql", "status"]
+__all__ = [
+    "UsageError",
+    "compact",
+    "ingest",
+    "list_queries",
+    "open_sources",
+    "run_named",
+    "run_sql",
+    "status",
+]
 from trailwise.pipeline.lake import Lake
 from trailwise.pipeline.sources import LocalSource, Source
 
@@ -54,7 +62,9 @@ def run_sql(sql: str, lake: str | Path | None = None) -> pa.Table:
     return query.run_sql(Lake(lake), sql)
 
 
-def run_named(name: str, lake: str | Path | None = None, params: dict[str, Any] | None = None) -> pa.Table:
+def run_named(
+    name: str, lake: str | Path | None = None, params: dict[str, Any] | None = None
+) -> pa.Table:
     """A named query from ``queries/`` with bound parameters."""
     return query.run_named(Lake(lake), name, params)
 

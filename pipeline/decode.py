@@ -23,9 +23,7 @@ from typing import Any, Literal
 
 import orjson
 import pyarrow as pa
-
-from trailwise.pipeline import keys
-from trailwise.pipeline import schema
+from trailwise.pipeline import keys, schema
 from trailwise.pipeline.schema import COLUMN_NAMES, COLUMNS, EVENTS_SCHEMA
 
 Row = tuple[Any, ...]
@@ -49,7 +47,9 @@ _PATHS = (
 _EMPTY: dict[str, Any] = {}
 _EVENT_MARKERS = ("eventName", "eventSource", "eventID", "eventTime", "eventVersion")
 _JSON_NAMES = (".json", ".json.gz", ".ndjson", ".jsonl", ".ndjson.gz", ".jsonl.gz", ".gz", ".zip")
-_ASSUMED_ROLE = re.compile(r"^arn:(?P<part>[\w-]+):sts::(?P<acct>\d{12}):assumed-role/(?P<role>[^/]+)/")
+_ASSUMED_ROLE = re.compile(
+    r"^arn:(?P<part>[\w-]+):sts::(?P<acct>\d{12}):assumed-role/(?P<role>[^/]+)/"
+)
 _MAX_ENVELOPE_DEPTH = 4
 _MAX_RAW_KEPT = 1 << 20  # a quarantined line longer than 1 MiB keeps its first MiB
 
@@ -114,7 +114,10 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def role_arn_of_session(arn: str) -> str | None:
-    """``arn:aws:sts::A:assumed-role/R/S`` -> ``arn:aws:iam::A:role/R`` (the path is not in the ARN)."""
+    """``arn:aws:sts::A:assumed-role/R/S`` -> ``arn:aws:iam::A:role/R``.
+
+    The role's path is not in a session ARN; the session issuer's ARN, when logged, has it.
+    """
     m = _ASSUMED_ROLE.match(arn)
     return f"arn:{m['part']}:iam::{m['acct']}:role/{m['role']}" if m else None
 
@@ -322,7 +325,9 @@ def _parse_lines(
                 # Not NDJSON either: report why the file as a whole did not parse.
                 raise _BadFile(f"invalid JSON: {whole_error}") from exc
             raw = line[:_MAX_RAW_KEPT].decode("utf-8", "replace")
-            bad_lines.append(QuarantinedRecord(number, f"invalid JSON on line {number}: {exc}", raw))
+            bad_lines.append(
+                QuarantinedRecord(number, f"invalid JSON on line {number}: {exc}", raw)
+            )
             continue
         first = False
         candidates.extend(_expand(obj))
@@ -334,9 +339,7 @@ def _looks_like_json_name(name: str) -> bool:
     return low.endswith(_JSON_NAMES)
 
 
-def decode_bytes(
-    data: bytes, name: str, source_uri: str, keep: RowFilter | None = None
-) -> Decoded:
+def decode_bytes(data: bytes, name: str, source_uri: str, keep: RowFilter | None = None) -> Decoded:
     """Decode one file's bytes; ``name`` is its path or key (for the grammar and messages)."""
     base = PurePosixPath(name).name
     parsed_key = keys.parse_key(name)
@@ -404,7 +407,10 @@ def _decode_zip(data: bytes, name: str, source_uri: str, keep: RowFilter | None)
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = [m for m in archive.infolist() if not m.is_dir()]
         parts = [
-            (m.filename, decode_bytes(archive.read(m), m.filename, f"{source_uri}!{m.filename}", keep))
+            (
+                m.filename,
+                decode_bytes(archive.read(m), m.filename, f"{source_uri}!{m.filename}", keep),
+            )
             for m in members
         ]
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:

@@ -13,6 +13,7 @@ Memory stays bounded: workers hold one chunk of files, the commit stage one time
 from __future__ import annotations
 
 import hashlib
+import itertools
 import multiprocessing
 import os
 import re
@@ -29,7 +30,6 @@ import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 from trailwise.pipeline import keys
 from trailwise.pipeline.decode import (
     IDX_ACCOUNT,
@@ -251,21 +251,20 @@ def _plan(
 def _chunks(
     todo: list[tuple[Source, SourceObject]], run_dir: Path, quarantine_dir: Path, window: Window
 ) -> Iterator[_Chunk]:
-    batch: list[SourceObject] = []
-    size = 0
-    current: Source | None = None
+    """Consecutive objects of one source, at most CHUNK_FILES files or CHUNK_BYTES bytes each."""
     seq = 0
-    for source, obj in todo:
-        if batch and (
-            source is not current or len(batch) >= CHUNK_FILES or size + obj.size > CHUNK_BYTES
-        ):
-            yield _Chunk(seq, current, tuple(batch), str(run_dir), str(quarantine_dir), window)  # type: ignore[arg-type]
-            seq, batch, size = seq + 1, [], 0
-        current = source
-        batch.append(obj)
-        size += obj.size
-    if batch:
-        yield _Chunk(seq, current, tuple(batch), str(run_dir), str(quarantine_dir), window)  # type: ignore[arg-type]
+    for source, group in itertools.groupby(todo, key=lambda pair: pair[0]):
+        batch: list[SourceObject] = []
+        size = 0
+        for _, obj in group:
+            if batch and (len(batch) >= CHUNK_FILES or size + obj.size > CHUNK_BYTES):
+                yield _Chunk(seq, source, tuple(batch), str(run_dir), str(quarantine_dir), window)
+                seq, batch, size = seq + 1, [], 0
+            batch.append(obj)
+            size += obj.size
+        if batch:
+            yield _Chunk(seq, source, tuple(batch), str(run_dir), str(quarantine_dir), window)
+            seq += 1
 
 
 def _decode_all(
@@ -290,7 +289,9 @@ def _decode_all(
         if res.staged:
             staged.append(res.staged)
         if progress:
-            progress(IngestProgress(len(outcomes), len(todo), events, time.perf_counter() - started))
+            progress(
+                IngestProgress(len(outcomes), len(todo), events, time.perf_counter() - started)
+            )
 
     if workers == 1 or len(chunks) <= 1 or total_bytes < INLINE_BYTES:
         for chunk in chunks:
@@ -331,7 +332,9 @@ def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
         for q in decoded.quarantined:
             outcome.record_reasons[_reason_class(q.reason)] += 1
             bad_records.append(
-                orjson.dumps({"uri": obj.uri, "index": q.index, "reason": q.reason, "record": q.raw})
+                orjson.dumps(
+                    {"uri": obj.uri, "index": q.index, "reason": q.reason, "record": q.raw}
+                )
             )
         outcomes.append(outcome)
     if bad_records:
@@ -400,7 +403,7 @@ ranked as (
 ),
 existing as (
     select event_id, coalesce(recipient_account_id, '') as account_key
-    from read_parquet($existing)
+    from read_parquet($existing, hive_partitioning = false)
     where event_time >= $start and event_time < $end
 ),
 final as (
@@ -440,7 +443,9 @@ def _commit(lake: Lake, staged: list[str], run_id: str, result: IngestResult) ->
     con = duckdb.connect(config={"memory_limit": "512MB", "threads": 2})
     try:
         slices = _slices(con, staged)
-        days = lake.day_files(slices[0][0].date(), (slices[-1][1] - timedelta(microseconds=1)).date(), table)
+        days = lake.day_files(
+            slices[0][0].date(), (slices[-1][1] - timedelta(microseconds=1)).date(), table
+        )
         existing_by_day = {d.day: list(d.paths) for d in days}
         empty = str(lake.staging_dir / run_id / "empty.parquet")
         pq.write_table(EVENTS_SCHEMA.empty_table(), empty)
@@ -460,7 +465,10 @@ def _commit(lake: Lake, staged: list[str], run_id: str, result: IngestResult) ->
                     continue
                 new = new.cast(EVENTS_SCHEMA)
                 for uri, n in zip(
-                    *new.group_by("source_uri").aggregate([("source_uri", "count")]).to_pydict().values(),
+                    *new.group_by("source_uri")
+                    .aggregate([("source_uri", "count")])
+                    .to_pydict()
+                    .values(),
                     strict=True,
                 ):
                     kept[uri] += n

@@ -32,7 +32,7 @@ _DIGEST_NAME = re.compile(
 
 @dataclass(frozen=True)
 class FileName:
-    """A CloudTrail log or insight file name: ``ACCOUNT_KIND_REGION_YYYYMMDDTHHMMZ_UNIQUE.json.gz``."""
+    """A log or insight file name: ``ACCOUNT_KIND_REGION_YYYYMMDDTHHMMZ_UNIQUE.json.gz``."""
 
     account: str
     kind: Kind
@@ -73,7 +73,10 @@ class TrailKey:
     name: str
 
     def __str__(self) -> str:
-        return day_prefix(self.prefix, self.org_id, self.account, self.kind, self.region, self.day) + self.name
+        return (
+            day_prefix(self.prefix, self.org_id, self.account, self.kind, self.region, self.day)
+            + self.name
+        )
 
     @property
     def file_name(self) -> FileName | None:

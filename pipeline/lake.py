@@ -34,7 +34,6 @@ import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 from trailwise.pipeline.errors import LakeError, LakeLockedError
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 
@@ -176,8 +175,12 @@ class Lake:
             from pyiceberg.io.pyarrow import pyarrow_to_schema
             from pyiceberg.table.name_mapping import MappedField, NameMapping
 
+            # pyiceberg's pydantic models confuse mypy's view of these constructors.
             mapping = NameMapping(
-                [MappedField(field_id=i + 1, names=[f.name]) for i, f in enumerate(EVENTS_SCHEMA)]
+                [
+                    MappedField(field_id=i + 1, names=[f.name])  # type: ignore[call-arg]
+                    for i, f in enumerate(EVENTS_SCHEMA)
+                ]
             )
             schema = pyarrow_to_schema(EVENTS_SCHEMA, name_mapping=mapping)
             time_id = schema.find_field("event_time").field_id
@@ -202,8 +205,8 @@ class Lake:
         start = datetime.combine(first, datetime.min.time())
         end = datetime.combine(last + timedelta(days=1), datetime.min.time())
         row_filter = And(
-            GreaterThanOrEqual("event_time", start.isoformat()),
-            LessThan("event_time", end.isoformat()),
+            GreaterThanOrEqual("event_time", start.isoformat()),  # type: ignore[call-arg, arg-type]
+            LessThan("event_time", end.isoformat()),  # type: ignore[call-arg, arg-type]
         )
         by_day: dict[date, list[str]] = {}
         for task in table.scan(row_filter=row_filter).plan_files():
@@ -293,7 +296,8 @@ class Lake:
                     f"lake {self.root} is locked by another run ({holder})",
                     hint="wait for it to finish; a lock left by a dead process frees itself",
                 ) from None
-            info = f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
+            since = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
+            info = f"pid {os.getpid()} on {socket.gethostname()} since {since}"
             os.ftruncate(fd, 0)
             os.pwrite(fd, info.encode(), 0)
             yield

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-
 from trailwise.pipeline.lake import Lake, local_path
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 
@@ -37,7 +36,7 @@ def status(lake: Lake) -> dict[str, Any]:
         try:
             row = con.execute(
                 "select min(event_time), max(event_time), count(distinct recipient_account_id), "
-                "count(distinct aws_region) from read_parquet($files)",
+                "count(distinct aws_region) from read_parquet($files, hive_partitioning = false)",
                 {"files": [local_path(f.file_path) for f in files]},
             ).fetchone()
         finally:
@@ -100,11 +99,15 @@ def compact(lake: Lake, expire_older_than: timedelta = timedelta(days=7)) -> Com
             try:
                 with table.transaction() as tx, tx.update_snapshot().overwrite() as overwrite:
                     for day, group in groups:
-                        rows = con.execute(
-                            "select * from read_parquet($files) "
-                            "order by recipient_account_id, event_time, event_id",
-                            {"files": [local_path(f.file_path) for f in group]},
-                        ).to_arrow_table().cast(EVENTS_SCHEMA)
+                        rows = (
+                            con.sql(
+                                "select * from read_parquet($files, hive_partitioning = false) "
+                                "order by recipient_account_id, event_time, event_id",
+                                params={"files": [local_path(f.file_path) for f in group]},
+                            )
+                            .to_arrow_table()
+                            .cast(EVENTS_SCHEMA)
+                        )
                         for old in group:
                             overwrite.delete_data_file(old)
                         for new in _dataframe_to_data_files(

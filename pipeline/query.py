@@ -20,7 +20,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-
 from trailwise.pipeline.errors import QueryError
 from trailwise.pipeline.lake import Lake
 from trailwise.pipeline.schema import EVENTS_SCHEMA
@@ -68,7 +67,9 @@ def parse_query(text: str, filename: str) -> NamedQuery:
         if key == "param":
             parts = value.split(None, 2)
             if len(parts) < 2 or parts[1] not in _PARAM_TYPES:
-                raise QueryError(f"{filename}: bad param line {value!r} (want: NAME TYPE description)")
+                raise QueryError(
+                    f"{filename}: bad param line {value!r} (want: NAME TYPE description)"
+                )
             rest = parts[2] if len(parts) > 2 else ""
             optional = rest.startswith("optional")
             description = rest.removeprefix("optional").strip()
@@ -97,7 +98,12 @@ def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
     lake.require()
     con = duckdb.connect()
     files = lake.data_files()
-    relation = con.read_parquet(files) if files else con.from_arrow(EVENTS_SCHEMA.empty_table())
+    # The view is exactly the table's columns: no hive column from Iceberg's directory names.
+    relation = (
+        con.read_parquet(files, hive_partitioning=False)
+        if files
+        else con.from_arrow(EVENTS_SCHEMA.empty_table())
+    )
     relation.create_view("events")
     return con
 
@@ -128,7 +134,9 @@ def run_named(lake: Lake, name: str, params: dict[str, Any] | None = None) -> pa
     unknown = sorted(set(given) - set(declared))
     if unknown:
         valid = ", ".join(sorted(declared)) or "none"
-        raise QueryError(f"query {name} has no parameter {', '.join(unknown)}", hint=f"valid: {valid}")
+        raise QueryError(
+            f"query {name} has no parameter {', '.join(unknown)}", hint=f"valid: {valid}"
+        )
     missing = sorted(p.name for p in query.params if not p.optional and given.get(p.name) is None)
     if missing:
         raise QueryError(

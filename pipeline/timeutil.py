@@ -11,7 +11,9 @@ _RELATIVE = re.compile(r"^(\d+)([dhm])$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
-def parse_when(text: str | None, *, end_of_day: bool = False, now: datetime | None = None) -> datetime | None:
+def parse_when(
+    text: str | None, *, end_of_day: bool = False, now: datetime | None = None
+) -> datetime | None:
     """A UTC instant. A bare date is its midnight, or the next midnight with ``end_of_day``
     (so ``--until 2026-11-03`` includes all of that day); ``30d`` means 30 days before now."""
     if text is None or text == "":

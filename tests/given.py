@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from typer.testing import CliRunner
-
 from trailwise.cli.main import app
 from trailwise.pipeline import keys
+from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -65,14 +64,25 @@ def an_event(**overrides: Any) -> dict[str, Any]:
     return event
 
 
-def delivery_name(account: str = "111122223333", region: str = "us-east-1",
-                  stamp: str = "20261102T1005Z", unique: str = "AbCdEfGh12345678") -> str:
+def delivery_name(
+    account: str = "111122223333",
+    region: str = "us-east-1",
+    stamp: str = "20261102T1005Z",
+    unique: str = "AbCdEfGh12345678",
+) -> str:
     return f"{account}_CloudTrail_{region}_{stamp}_{unique}.json.gz"
 
 
-def given_delivery_file(root: Path, events: list[dict[str, Any]], *, account: str = "111122223333",
-                        region: str = "us-east-1", day: str = "2026/11/02",
-                        name: str | None = None, org: str | None = None) -> Path:
+def given_delivery_file(
+    root: Path,
+    events: list[dict[str, Any]],
+    *,
+    account: str = "111122223333",
+    region: str = "us-east-1",
+    day: str = "2026/11/02",
+    name: str | None = None,
+    org: str | None = None,
+) -> Path:
     """A gzip ``{"Records": [...]}`` file at its real place in the delivery layout."""
     org_part = f"{org}/" if org else ""
     folder = root / "AWSLogs" / org_part / account / "CloudTrail" / region / day
@@ -104,10 +114,11 @@ class Cli:
         return json.loads(result.stdout)
 
 
-
 def reconciles(summary: dict[str, Any]) -> bool:
     """records_in = events_written + duplicates + records_quarantined (+ filtered, if asked)."""
     return summary["records_in"] == (
-        summary["events_written"] + summary["duplicates"] + summary["records_quarantined"]
+        summary["events_written"]
+        + summary["duplicates"]
+        + summary["records_quarantined"]
         + summary["records_filtered"]
     )

@@ -7,7 +7,6 @@ import io
 import zipfile
 
 import orjson
-
 from trailwise.pipeline.decode import decode_bytes, principal_arn, rows_to_table
 
 from tests.given import an_event, delivery_name
@@ -35,8 +34,14 @@ def test_arrays_ndjson_single_events_and_eventbridge_envelopes_are_all_read():
         "array": orjson.dumps([a, b]),
         "ndjson": orjson.dumps(a) + b"\n" + orjson.dumps(b) + b"\n",
         "single": orjson.dumps(a),
-        "eventbridge": orjson.dumps({"version": "0", "detail-type": "AWS API Call via CloudTrail",
-                                     "source": "aws.s3", "detail": a}),
+        "eventbridge": orjson.dumps(
+            {
+                "version": "0",
+                "detail-type": "AWS API Call via CloudTrail",
+                "source": "aws.s3",
+                "detail": a,
+            }
+        ),
         "raw-string": orjson.dumps([{"_raw": orjson.dumps(a).decode(), "host": "x"}]),
     }
     for shape, data in shapes.items():
@@ -46,8 +51,12 @@ def test_arrays_ndjson_single_events_and_eventbridge_envelopes_are_all_read():
 
 
 def test_digest_files_and_other_json_are_not_cloudtrail():
-    digest = {"awsAccountId": "111122223333", "digestStartTime": "2026-11-02T00:00:00Z",
-              "digestEndTime": "2026-11-02T01:00:00Z", "logFiles": []}
+    digest = {
+        "awsAccountId": "111122223333",
+        "digestStartTime": "2026-11-02T00:00:00Z",
+        "digestEndTime": "2026-11-02T01:00:00Z",
+        "logFiles": [],
+    }
     assert decode(gzip.compress(orjson.dumps(digest)), "x.json.gz").kind == "not_cloudtrail"
     assert decode(orjson.dumps({"UserDetailList": []})).kind == "not_cloudtrail"
     assert decode(b"Apache License\nVersion 2.0", "LICENSE").kind == "not_cloudtrail"
@@ -76,7 +85,9 @@ def test_records_without_event_id_or_usable_time_are_quarantined_and_the_rest_ke
     assert decoded.records_in == 3
     assert len(decoded.rows) == 1
     assert sorted(q.reason for q in decoded.quarantined) == [
-        "eventTime 'yesterday' is not a timestamp", "missing eventID"]
+        "eventTime 'yesterday' is not a timestamp",
+        "missing eventID",
+    ]
     assert orjson.loads(decoded.quarantined[0].raw)["eventName"] == "ListBuckets"
 
 
@@ -105,8 +116,12 @@ def test_numbers_in_text_fields_become_text_and_objects_move_to_extra_fields():
 
 def test_junk_regions_invalid_ips_and_huge_responses_are_kept_verbatim():
     huge = {"items": [{"id": i, "blob": "x" * 100} for i in range(5000)]}
-    event = an_event(awsRegion="eu-west-2r", sourceIPAddress="225.01.00.16",
-                     responseElements=huge, requestParameters=["odd", "shape"])
+    event = an_event(
+        awsRegion="eu-west-2r",
+        sourceIPAddress="225.01.00.16",
+        responseElements=huge,
+        requestParameters=["odd", "shape"],
+    )
     row = rows_as_dicts(decode(orjson.dumps(event)))[0]
     assert row["aws_region"] == "eu-west-2r"
     assert row["source_ip_address"] == "225.01.00.16"
@@ -132,17 +147,24 @@ def test_zip_archives_are_read_member_by_member():
 def test_principal_is_the_role_for_sessions_the_user_root_or_service_otherwise():
     role_session = an_event()["userIdentity"]
     assert principal_arn(role_session, role_session["sessionContext"]["sessionIssuer"]) == (
-        "arn:aws:iam::111122223333:role/service/app-role")
+        "arn:aws:iam::111122223333:role/service/app-role"
+    )
     bare_session = {"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/r/s"}
     assert principal_arn(bare_session, {}) == "arn:aws:iam::111122223333:role/r"
     user = {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"}
     assert principal_arn(user, {}) == "arn:aws:iam::111122223333:user/alice"
     assert principal_arn({"type": "Root", "accountId": "111122223333"}, {}) == (
-        "arn:aws:iam::111122223333:root")
+        "arn:aws:iam::111122223333:root"
+    )
     assert principal_arn({"type": "AWSService", "invokedBy": "lambda.amazonaws.com"}, {}) == (
-        "lambda.amazonaws.com")
-    web = {"type": "WebIdentityUser",
-           "identityProvider": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"}
+        "lambda.amazonaws.com"
+    )
+    web = {
+        "type": "WebIdentityUser",
+        "identityProvider": (
+            "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+        ),
+    }
     assert principal_arn(web, {}).endswith("oidc-provider/token.actions.githubusercontent.com")
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from trailwise.pipeline import api
 from trailwise.pipeline.lake import Lake
+
 from tests.given import REALDATA, an_event, given_delivery_file, given_file, reconciles
 
 
@@ -79,7 +79,9 @@ def test_broken_files_go_to_quarantine_with_a_reason_and_exit_2(cli, tmp_path, l
     assert summary["events_written"] == 1
 
 
-def test_unusable_records_are_quarantined_and_the_rest_of_the_file_ingested(cli, tmp_path, lake_dir):
+def test_unusable_records_are_quarantined_and_the_rest_of_the_file_ingested(
+    cli, tmp_path, lake_dir
+):
     no_time = an_event()
     del no_time["eventTime"]
     given_delivery_file(tmp_path / "logs", [an_event(), no_time, an_event()])
@@ -97,9 +99,11 @@ def test_unusable_records_are_quarantined_and_the_rest_of_the_file_ingested(cli,
 def test_digests_and_files_that_are_not_cloudtrail_are_skipped_and_counted(cli, tmp_path, lake_dir):
     logs = tmp_path / "logs"
     given_delivery_file(logs, [an_event()])
-    given_file(logs / "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/02/"
-               "111122223333_CloudTrail-Digest_us-east-1_main_us-east-1_20261102T010000Z.json.gz",
-               gzip.compress(b'{"digestStartTime": "x", "logFiles": []}'))
+    given_file(
+        logs / "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/02/"
+        "111122223333_CloudTrail-Digest_us-east-1_main_us-east-1_20261102T010000Z.json.gz",
+        gzip.compress(b'{"digestStartTime": "x", "logFiles": []}'),
+    )
     given_file(logs / "README.md", "# notes")
     summary = cli.json("ingest", logs, "--lake", lake_dir)
     assert summary["files_not_cloudtrail"] == 2
@@ -109,11 +113,14 @@ def test_digests_and_files_that_are_not_cloudtrail_are_skipped_and_counted(cli, 
 
 def test_filters_narrow_files_by_key_and_events_by_time_account_and_region(cli, tmp_path, lake_dir):
     logs = tmp_path / "logs"
-    given_delivery_file(logs, [an_event(eventTime="2026-11-02T10:00:00Z"),
-                               an_event(eventTime="2026-11-03T10:00:00Z")])
+    given_delivery_file(
+        logs,
+        [an_event(eventTime="2026-11-02T10:00:00Z"), an_event(eventTime="2026-11-03T10:00:00Z")],
+    )
     given_delivery_file(logs, [an_event()], account="444455556666")
-    summary = cli.json("ingest", logs, "--lake", lake_dir, "--account", "111122223333",
-                       "--since", "2026-11-03")
+    summary = cli.json(
+        "ingest", logs, "--lake", lake_dir, "--account", "111122223333", "--since", "2026-11-03"
+    )
     assert summary["files_filtered"] == 1
     assert (summary["events_written"], summary["records_filtered"]) == (1, 1)
     assert reconciles(summary)
@@ -128,13 +135,18 @@ def test_every_real_world_file_ingests_and_the_counts_reconcile(cli, tmp_path, l
     assert summary["files_quarantined"] == 0
     assert summary["events_written"] > 600
     lake_rows = api.run_sql(
-        "select count(*) as n, count(distinct (event_id, recipient_account_id)) as keys from events",
-        lake_dir).to_pylist()[0]
+        "select count(*) as n, count(distinct (event_id, recipient_account_id)) as keys "
+        "from events",
+        lake_dir,
+    ).to_pylist()[0]
     assert lake_rows == {"n": summary["events_written"], "keys": summary["events_written"]}
     # Only data that really is broken is quarantined: placeholder or missing ids and times.
     assert set(summary["quarantine_reasons"]) <= {
-        "missing eventID", "missing eventTime", "eventTime '…' is not a timestamp",
-        "not a CloudTrail event (no eventName, eventSource, eventID or eventTime)"}
+        "missing eventID",
+        "missing eventTime",
+        "eventTime '…' is not a timestamp",
+        "not a CloudTrail event (no eventName, eventSource, eventID or eventTime)",
+    }
 
 
 @pytest.mark.parametrize("folder", sorted(p.name for p in REALDATA.iterdir() if p.is_dir()))

@@ -1,0 +1,219 @@
+"""Ingest benchmark: trailwise against a same-run floor and DuckDB's read_json.
+
+    python bench/bench_ingest.py [--events 1000000] [--files 4004] [--big-events 3000000]
+
+Generates (once, cached under bench/.data/) delivery files with bench/generate_logs.py, then
+measures in this one run, on this machine:
+
+* floor: one process gunzipping and orjson-parsing every file, nothing else;
+* trailwise: ``trailwise ingest DIR`` into a fresh lake (a subprocess; both cores);
+* duckdb: ``read_json`` of the same files unnested into one Parquet file;
+* peak RSS of the trailwise process tree (sampled from /proc) for N and for 3N events.
+
+Figures are ratios against the floor measured in the same run: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import orjson
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / ".data"
+TRAILWISE = Path(sys.executable).with_name("trailwise")
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("generate_logs", HERE / "generate_logs.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def dataset(events: int, files: int) -> Path:
+    out = DATA / f"bulk-{events}-{files}"
+    marker = out / ".complete"
+    if not marker.exists():
+        shutil.rmtree(out, ignore_errors=True)
+        summary = _generator().generate_bulk(out, events=events, files=files, seed=7, workers=2)
+        marker.write_text(json.dumps(summary))
+    return out
+
+
+def log_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.json.gz"))
+
+
+def floor(paths: list[Path]) -> tuple[float, int]:
+    started = time.perf_counter()
+    records = 0
+    for path in paths:
+        records += len(orjson.loads(gzip.decompress(path.read_bytes()))["Records"])
+    return time.perf_counter() - started, records
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants."""
+    total = 0
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    stack = [pid]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while stack:
+        p = stack.pop()
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * page
+        stack.extend(children.get(p, []))
+    return total
+
+
+def run_trailwise(source: Path, lake: Path) -> dict:
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(TRAILWISE), "ingest", str(source), "--lake", str(lake), "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    peak = {"tree": 0, "main": 0}
+
+    def sample() -> None:
+        while proc.poll() is None:
+            peak["tree"] = max(peak["tree"], _tree_rss(proc.pid))
+            try:
+                rss = int(Path(f"/proc/{proc.pid}/statm").read_text().split()[1])
+                peak["main"] = max(peak["main"], rss * os.sysconf("SC_PAGE_SIZE"))
+            except (OSError, IndexError, ValueError):
+                pass
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    sampler.join()
+    if proc.returncode not in (0, 2):
+        raise SystemExit(f"trailwise ingest failed ({proc.returncode}): {err.decode()[-2000:]}")
+    summary = json.loads(out)
+    return {
+        "seconds": seconds,
+        "peak_rss_tree": peak["tree"],
+        "peak_rss_main": peak["main"],
+        "summary": summary,
+    }
+
+
+def run_duckdb(paths: list[Path], target: Path) -> float:
+    started = time.perf_counter()
+    con = duckdb.connect()
+    con.execute(
+        "copy (select unnest(Records) as event from read_json($files, "
+        "columns = {'Records': 'JSON[]'}, format = 'unstructured', compression = 'gzip', "
+        "maximum_object_size = 1000000000)) to '"
+        + str(target).replace("'", "''")
+        + "' (format parquet)",
+        {"files": [str(p) for p in paths]},
+    )
+    con.close()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--files", type=int, default=4004)
+    parser.add_argument(
+        "--big-events",
+        type=int,
+        default=3_000_000,
+        help="second, larger set for the RSS growth check (0 to skip)",
+    )
+    parser.add_argument("--skip-duckdb", action="store_true")
+    args = parser.parse_args()
+
+    source = dataset(args.events, args.files)
+    paths = log_files(source)
+    gz_bytes = sum(p.stat().st_size for p in paths)
+    print(
+        f"data: {len(paths)} files, {gz_bytes / 1e6:.0f} MB gzip, {args.events:,} events",
+        flush=True,
+    )
+
+    floor_s, records = floor(paths)
+    print(f"floor (1 process gunzip + orjson): {floor_s:.1f}s", flush=True)
+    work = Path(tempfile.mkdtemp(prefix="trailwise-bench-"))
+    try:
+        ours = run_trailwise(source, work / "lake")
+        s = ours["summary"]
+        assert s["events_written"] == records == args.events, (s, records)
+        rate = args.events / ours["seconds"]
+        print(
+            f"trailwise ingest: {ours['seconds']:.1f}s, {rate:,.0f} events/s, "
+            f"peak RSS {ours['peak_rss_tree'] / 2**20:.0f} MiB "
+            f"(main {ours['peak_rss_main'] / 2**20:.0f})",
+            flush=True,
+        )
+        rerun = run_trailwise(source, work / "lake")
+        print(f"re-run (nothing new): {rerun['seconds']:.1f}s", flush=True)
+        duck_s = None
+        if not args.skip_duckdb:
+            duck_s = run_duckdb(paths, work / "duckdb.parquet")
+            print(f"duckdb read_json -> parquet: {duck_s:.1f}s", flush=True)
+        big = None
+        if args.big_events:
+            big_source = dataset(args.big_events, args.files * args.big_events // args.events)
+            shutil.rmtree(work / "lake", ignore_errors=True)
+            big = run_trailwise(big_source, work / "lake-big")
+            print(
+                f"trailwise ingest {args.big_events:,}: {big['seconds']:.1f}s, peak RSS "
+                f"{big['peak_rss_tree'] / 2**20:.0f} MiB",
+                flush=True,
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    results = {
+        "events": args.events,
+        "files": len(paths),
+        "gzip_mb": round(gz_bytes / 1e6, 1),
+        "floor_seconds": round(floor_s, 2),
+        "trailwise_seconds": round(ours["seconds"], 2),
+        "events_per_second": round(args.events / ours["seconds"]),
+        "ratio_to_floor": round(ours["seconds"] / floor_s, 2),
+        "rerun_seconds": round(rerun["seconds"], 2),
+        "duckdb_seconds": round(duck_s, 2) if duck_s else None,
+        "duckdb_over_trailwise": round(duck_s / ours["seconds"], 2) if duck_s else None,
+        "peak_rss_mib": round(ours["peak_rss_tree"] / 2**20),
+        "peak_rss_main_mib": round(ours["peak_rss_main"] / 2**20),
+        "big_events": args.big_events or None,
+        "big_seconds": round(big["seconds"], 2) if big else None,
+        "big_peak_rss_mib": round(big["peak_rss_tree"] / 2**20) if big else None,
+        "cpus": os.cpu_count(),
+    }
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Named queries: headers that match their SQL, and golden answers on sample_logs."""
+
+from __future__ import annotations
+
+import pytest
+from trailwise.pipeline import api
+from trailwise.pipeline.errors import QueryError
+from trailwise.pipeline.query import named_queries, parse_query
+
+from tests.given import an_event, given_delivery_file
+
+QUERIES = named_queries()
+
+
+def test_every_shipped_query_is_found_as_package_data():
+    assert "lake_summary" in QUERIES
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_each_query_declares_exactly_the_parameters_it_uses(name):
+    query = QUERIES[name]
+    assert {p.name for p in query.params} == query.placeholders
+    assert query.description and query.columns
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_each_query_returns_the_columns_its_header_promises(name, tmp_path):
+    given_delivery_file(tmp_path / "logs", [an_event()])
+    api.ingest([str(tmp_path / "logs")], tmp_path / "lake")
+    params = {p.name: "2026-11-01" for p in QUERIES[name].params if not p.optional}
+    table = api.run_named(name, tmp_path / "lake", params)
+    assert tuple(table.column_names) == QUERIES[name].columns
+
+
+def test_a_header_without_a_name_is_rejected_naming_the_file():
+    with pytest.raises(QueryError, match=r"broken\.sql: header has no '-- name:' line"):
+        parse_query("-- description: x\n-- columns: a\nselect 1 as a", "broken.sql")
+
+
+def test_lake_summary_counts_events_accounts_and_regions_per_source(tmp_path):
+    given_delivery_file(
+        tmp_path / "logs",
+        [
+            an_event(),
+            an_event(eventSource="iam.amazonaws.com", eventTime="2026-11-03T08:00:00Z"),
+            an_event(recipientAccountId="444455556666", awsRegion="eu-west-1"),
+        ],
+    )
+    api.ingest([str(tmp_path / "logs")], tmp_path / "lake")
+    rows = api.run_named("lake_summary", tmp_path / "lake").to_pylist()
+    assert [(r["event_source"], r["events"], r["accounts"], r["regions"]) for r in rows] == [
+        ("(all)", 3, 2, 2),
+        ("s3.amazonaws.com", 2, 2, 2),
+        ("iam.amazonaws.com", 1, 1, 1),
+    ]
+    assert str(rows[0]["last_event_at"]) == "2026-11-03 08:00:00"
