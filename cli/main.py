@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
 from trailwise.pipeline import api
 from trailwise.pipeline.errors import TrailwiseError
 from trailwise.pipeline.ingest import IngestProgress, IngestResult

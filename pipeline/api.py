@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+
 from trailwise.pipeline import ingest as _ingest
 from trailwise.pipeline import maintenance, query
 from trailwise.pipeline.errors import UsageError

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import orjson
 import pyarrow as pa
+
 from trailwise.pipeline import keys, schema
 from trailwise.pipeline.schema import COLUMN_NAMES, COLUMNS, EVENTS_SCHEMA
 

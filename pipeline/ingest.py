@@ -30,6 +30,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from trailwise.pipeline import keys
 from trailwise.pipeline.decode import (
     IDX_ACCOUNT,

@@ -34,6 +34,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from trailwise.pipeline.errors import LakeError, LakeLockedError
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
 from trailwise.pipeline.lake import Lake, local_path
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+
 from trailwise.pipeline.errors import QueryError
 from trailwise.pipeline.lake import Lake
 from trailwise.pipeline.schema import EVENTS_SCHEMA

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from typer.testing import CliRunner
+
 from trailwise.cli.main import app
 from trailwise.pipeline import keys
-from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

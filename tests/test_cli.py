@@ -8,9 +8,9 @@ import re
 import pyarrow.parquet as pq
 import pytest
 import typer
-from trailwise.cli.main import app
 
 from tests.given import REPO, an_event, given_delivery_file
+from trailwise.cli.main import app
 
 COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)
 

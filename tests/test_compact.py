@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from tests.given import an_event, given_delivery_file
 from trailwise.pipeline import api
 from trailwise.pipeline.lake import Lake
-
-from tests.given import an_event, given_delivery_file
 
 ALL_ROWS = "select * exclude (source_uri) from events order by event_id, recipient_account_id"
 

@@ -7,9 +7,9 @@ import io
 import zipfile
 
 import orjson
-from trailwise.pipeline.decode import decode_bytes, principal_arn, rows_to_table
 
 from tests.given import an_event, delivery_name
+from trailwise.pipeline.decode import decode_bytes, principal_arn, rows_to_table
 
 
 def rows_as_dicts(decoded):

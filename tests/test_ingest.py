@@ -8,10 +8,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from trailwise.pipeline import api
-from trailwise.pipeline.lake import Lake
 
 from tests.given import REALDATA, an_event, given_delivery_file, given_file, reconciles
+from trailwise.pipeline import api
+from trailwise.pipeline.lake import Lake
 
 
 def events_in(lake_dir: Path) -> list[dict]:

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from trailwise.pipeline import keys
 
 accounts = st.from_regex(r"\A\d{12}\Z")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+
+from tests.given import an_event, given_delivery_file
 from trailwise.pipeline import api
 from trailwise.pipeline.errors import QueryError
 from trailwise.pipeline.query import named_queries, parse_query
-
-from tests.given import an_event, given_delivery_file
 
 QUERIES = named_queries()
 
