@@ -23,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals can hold credentials
     add_completion=False,
+    rich_markup_mode=None,  # help text shows s3://BUCKET[/PREFIX] literally
 )
 
 _debug = False
@@ -82,7 +83,9 @@ def _echo_json(value: Any) -> None:
 
 @app.command()
 def ingest(
-    sources: Annotated[list[str], typer.Argument(help="Folders or files of CloudTrail logs.")],
+    sources: Annotated[
+        list[str], typer.Argument(help="Folders, files or s3://BUCKET[/PREFIX] of CloudTrail logs.")
+    ],
     lake: LakeOpt = None,
     since: Annotated[
         str | None, typer.Option(help="Keep events at or after: DATE, ISO time or 30d.")
@@ -94,20 +97,35 @@ def ingest(
         list[str] | None, typer.Option(help="Keep only this recipient account (repeatable).")
     ] = None,
     region: Annotated[
-        list[str] | None, typer.Option(help="Keep only this region (repeatable).")
+        list[str] | None, typer.Option(help="Keep only this CloudTrail region (repeatable).")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="Decoding processes [default: CPU count].")
+        int | None,
+        typer.Option(min=1, help="Objects read at once [default: 8]; decoding uses every CPU."),
     ] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="S3-compatible endpoint (for s3:// sources).")
+    ] = None,
+    profile: Annotated[str | None, typer.Option(help="AWS profile (for s3:// sources).")] = None,
+    aws_region: Annotated[
+        str | None, typer.Option(help="AWS region of the S3 client (for s3:// sources).")
+    ] = None,
+    role_arn: Annotated[
+        str | None, typer.Option(help="Assume this role to read the bucket (for s3:// sources).")
+    ] = None,
+    external_id: Annotated[str | None, typer.Option(help="External id for --role-arn.")] = None,
     fmt: Annotated[
         SummaryFormat, typer.Option("--format", help="Summary format.")
     ] = SummaryFormat.text,
 ) -> None:
     """Ingest CloudTrail files into the lake: only new files, every event once.
 
-    Exit status: 0 all ingested, 2 some input quarantined (the rest committed), 1 error.
+    Exit status: 0 all ingested; 2 some input quarantined (the rest committed); 3 some objects
+    could not be read (named in the summary, retried by the next run); 1 error.
     """
     with _reporting():
+        if external_id and not role_arn:
+            raise api.UsageError("--external-id needs --role-arn")
         progress = (
             _progress_printer() if fmt is SummaryFormat.text and sys.stderr.isatty() else None
         )
@@ -120,6 +138,7 @@ def ingest(
             regions=region or (),
             workers=workers,
             progress=progress,
+            s3=api.S3Config(endpoint_url, profile, aws_region, role_arn, external_id),
         )
         if progress:
             sys.stderr.write("\n")
@@ -158,6 +177,16 @@ def _print_ingest(r: IngestResult) -> None:
         lines.append(f"  not CloudTrail: {n} x {reason}")
     for item in r.quarantined_files:
         lines.append(f"  quarantined file {item['uri']}: {item['reason']}")
+    for item in r.objects_failed:
+        lines.append(f"  FAILED {item['uri']}: {item['reason']}")
+    if r.list_requests:
+        lines.append(
+            f"s3: {r.list_requests} list requests, {r.objects_listed} objects listed, "
+            f"{r.bytes_downloaded / 1e6:.1f} MB downloaded"
+        )
+    if r.unknown_keys:
+        shown = ", ".join(r.unknown_key_examples[:5])
+        lines.append(f"  {r.unknown_keys} keys outside CloudTrail's layout, e.g. {shown}")
     for reason, n in r.quarantine_reasons.items():
         lines.append(f"  quarantined records: {n} x {reason}")
     if r.quarantine_dir:

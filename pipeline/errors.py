@@ -25,6 +25,10 @@ class SourceError(TrailwiseError):
     """A source (folder, file, bucket) cannot be read at all."""
 
 
+class SourceReadError(TrailwiseError):
+    """One object or file could not be read; the run goes on and reports it by name."""
+
+
 class LakeError(TrailwiseError):
     """The lake directory is missing, unreadable or in a state trailwise cannot use."""
 

@@ -21,6 +21,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +42,7 @@ from trailwise.pipeline.decode import (
     decode_bytes,
     rows_to_table,
 )
+from trailwise.pipeline.errors import SourceReadError
 from trailwise.pipeline.lake import Lake, new_run_id, write_atomic
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 from trailwise.pipeline.sources import Source, SourceObject
@@ -48,7 +50,8 @@ from trailwise.pipeline.sources import Source, SourceObject
 CHUNK_FILES = 48
 CHUNK_BYTES = 16 << 20
 SLICE_ROWS = 150_000
-INLINE_BYTES = 8 << 20  # below this, decoding in-process beats starting workers
+INLINE_BYTES = 8 << 20  # below this, decoding in-process beats starting processes
+DEFAULT_READERS = 8  # concurrent reads (S3 downloads) across all decoding processes
 
 Progress = Callable[["IngestProgress"], None]
 
@@ -148,10 +151,22 @@ class IngestResult:
     quarantined_files: list[dict[str, str]] = field(default_factory=list)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     quarantine_dir: str | None = None
+    # Listing and download figures; zero for local sources.
+    objects_listed: int = 0
+    list_requests: int = 0
+    bytes_downloaded: int = 0
+    unknown_keys: int = 0
+    unknown_key_examples: list[str] = field(default_factory=list)
+    objects_failed: list[dict[str, str]] = field(default_factory=list)
+    window: dict[str, str | None] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
-        """0 clean, 2 when some input went to quarantine (the rest is committed)."""
+        """0 clean; 3 some objects could not be read (they are retried next run); 2 some input
+        went to quarantine (the rest is committed)."""
+        if self.objects_failed:
+            return 3
         return 2 if self.files_quarantined or self.records_quarantined else 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -169,6 +184,7 @@ class _Chunk:
     run_dir: str
     quarantine_dir: str
     window: Window
+    readers: int
 
 
 @dataclass
@@ -182,15 +198,27 @@ def ingest(
     sources: Sequence[Source],
     lake: Lake,
     window: Window | None = None,
-    workers: int | None = None,
+    readers: int | None = None,
     progress: Progress | None = None,
+    processes: int | None = None,
 ) -> IngestResult:
-    """Ingest every CloudTrail file of ``sources`` into ``lake``; see the module docstring."""
+    """Ingest every CloudTrail file of ``sources`` into ``lake``; see the module docstring.
+
+    ``readers`` reads (downloads) run at once, spread over ``processes`` decoding processes
+    (default: one per CPU).
+    """
     window = window or Window()
-    workers = max(1, workers or os.cpu_count() or 1)
+    processes = max(1, processes or os.cpu_count() or 1)
+    readers = max(1, readers or DEFAULT_READERS)
     started = time.perf_counter()
     run_id = new_run_id()
     result = IngestResult(run_id=run_id, lake=str(lake.root))
+    result.sources = [str(getattr(s, "uri", s)) for s in sources]
+    result.window = {
+        "since": f"{window.since:%Y-%m-%dT%H:%M:%SZ}" if window.since else None,
+        "until": f"{window.until:%Y-%m-%dT%H:%M:%SZ}" if window.until else None,
+    }
+    started_at = _now_iso()
     lake.create()
     with lake.lock():
         lake.sweep_unfinished()
@@ -200,7 +228,7 @@ def ingest(
         try:
             todo = _plan(sources, lake, window, result)
             outcomes, staged = _decode_all(
-                todo, run_dir, quarantine_dir, window, workers, progress, started
+                todo, run_dir, quarantine_dir, window, processes, readers, progress, started
             )
             kept = _commit(lake, staged, run_id, result) if staged else Counter()
             records = _summarise(result, outcomes, kept, run_id)
@@ -209,7 +237,12 @@ def ingest(
                 result.quarantine_dir = str(quarantine_dir)
             result.seconds = time.perf_counter() - started
             lake.append_run(
-                {"run_id": run_id, "finished_at": _now_iso(), "command": "ingest"}
+                {
+                    "run_id": run_id,
+                    "started_at": started_at,
+                    "finished_at": _now_iso(),
+                    "command": "ingest",
+                }
                 | {k: v for k, v in result.to_dict().items() if k != "quarantined_files"}
             )
         finally:
@@ -233,6 +266,12 @@ def _plan(
                 listed.append((source, obj))
             else:
                 result.files_filtered += 1
+        listing = getattr(source, "listing", None)
+        if listing is not None:
+            result.objects_listed += listing.objects_listed
+            result.list_requests += listing.list_requests
+            result.unknown_keys += listing.unknown_keys
+            result.unknown_key_examples.extend(listing.unknown_examples)
     known = lake.known_objects(
         pa.table(
             {"uri": [o.uri for _, o in listed], "fingerprint": [o.fingerprint for _, o in listed]}
@@ -250,7 +289,11 @@ def _plan(
 
 
 def _chunks(
-    todo: list[tuple[Source, SourceObject]], run_dir: Path, quarantine_dir: Path, window: Window
+    todo: list[tuple[Source, SourceObject]],
+    run_dir: Path,
+    quarantine_dir: Path,
+    window: Window,
+    readers: int,
 ) -> Iterator[_Chunk]:
     """Consecutive objects of one source, at most CHUNK_FILES files or CHUNK_BYTES bytes each."""
     seq = 0
@@ -259,12 +302,16 @@ def _chunks(
         size = 0
         for _, obj in group:
             if batch and (len(batch) >= CHUNK_FILES or size + obj.size > CHUNK_BYTES):
-                yield _Chunk(seq, source, tuple(batch), str(run_dir), str(quarantine_dir), window)
+                yield _Chunk(
+                    seq, source, tuple(batch), str(run_dir), str(quarantine_dir), window, readers
+                )
                 seq, batch, size = seq + 1, [], 0
             batch.append(obj)
             size += obj.size
         if batch:
-            yield _Chunk(seq, source, tuple(batch), str(run_dir), str(quarantine_dir), window)
+            yield _Chunk(
+                seq, source, tuple(batch), str(run_dir), str(quarantine_dir), window, readers
+            )
             seq += 1
 
 
@@ -273,12 +320,14 @@ def _decode_all(
     run_dir: Path,
     quarantine_dir: Path,
     window: Window,
-    workers: int,
+    processes: int,
+    readers: int,
     progress: Progress | None,
     started: float,
 ) -> tuple[list[FileOutcome], list[str]]:
-    chunks = list(_chunks(todo, run_dir, quarantine_dir, window))
-    total_bytes = sum(o.size for _, o in todo)
+    inline = processes == 1 or sum(o.size for _, o in todo) < INLINE_BYTES
+    per_process = readers if inline else max(1, -(-readers // processes))
+    chunks = list(_chunks(todo, run_dir, quarantine_dir, window, per_process))
     outcomes: list[FileOutcome] = []
     staged: list[str] = []
     events = 0
@@ -294,13 +343,13 @@ def _decode_all(
                 IngestProgress(len(outcomes), len(todo), events, time.perf_counter() - started)
             )
 
-    if workers == 1 or len(chunks) <= 1 or total_bytes < INLINE_BYTES:
+    if inline or len(chunks) <= 1:
         for chunk in chunks:
             take(_decode_chunk(chunk))
     else:
         # spawn, not fork: the parent may already run DuckDB/Arrow threads.
         ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(processes=min(workers, len(chunks))) as pool:
+        with ctx.Pool(processes=min(processes, len(chunks))) as pool:
             for res in pool.imap(_decode_chunk, chunks):
                 take(res)
     return outcomes, staged
@@ -312,14 +361,16 @@ def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
     outcomes: list[FileOutcome] = []
     bad_records: list[bytes] = []
     keep = None if chunk.window.is_open else chunk.window
-    for obj in chunk.objects:
+    for obj, data, error in _read_chunk(chunk):
         outcome = FileOutcome(obj.uri, obj.fingerprint, obj.size, "events")
+        outcomes.append(outcome)
         not_trail = _not_cloudtrail_by_name(obj.name)
         if not_trail:
             outcome.kind, outcome.reason = "not_cloudtrail", not_trail
-            outcomes.append(outcome)
             continue
-        data = chunk.source.read(obj)
+        if data is None:
+            outcome.kind, outcome.reason = "failed", error
+            continue
         decoded = decode_bytes(data, obj.name, obj.uri, keep)
         outcome.kind, outcome.reason = decoded.kind, decoded.reason
         outcome.records_in = decoded.records_in
@@ -337,7 +388,6 @@ def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
                     {"uri": obj.uri, "index": q.index, "reason": q.reason, "record": q.raw}
                 )
             )
-        outcomes.append(outcome)
     if bad_records:
         path = Path(chunk.quarantine_dir) / f"records-{chunk.seq:06d}.ndjson"
         write_atomic(path, b"\n".join(bad_records) + b"\n")
@@ -346,6 +396,31 @@ def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
         staged = str(Path(chunk.run_dir) / f"chunk-{chunk.seq:06d}.parquet")
         pq.write_table(rows_to_table(rows), staged, compression="lz4")
     return _ChunkResult(chunk.seq, staged, outcomes)
+
+
+def _read_chunk(chunk: _Chunk) -> Iterator[tuple[SourceObject, bytes | None, str | None]]:
+    """Each object with its bytes or why it could not be read, in order; ``readers`` at once.
+
+    Digest and insight files are known by name and never read.
+    """
+
+    def read(obj: SourceObject) -> tuple[bytes | None, str | None]:
+        if _not_cloudtrail_by_name(obj.name):
+            return None, None
+        try:
+            return chunk.source.read(obj), None
+        except SourceReadError as exc:
+            return None, str(exc)
+        except OSError as exc:
+            return None, f"cannot read: {exc.strerror or exc}"
+
+    if chunk.readers <= 1 or len(chunk.objects) <= 1:
+        for obj in chunk.objects:
+            yield (obj, *read(obj))
+        return
+    with ThreadPoolExecutor(max_workers=min(chunk.readers, len(chunk.objects))) as pool:
+        for obj, (data, error) in zip(chunk.objects, pool.map(read, chunk.objects), strict=True):
+            yield obj, data, error
 
 
 def _not_cloudtrail_by_name(name: str) -> str | None:
@@ -492,7 +567,13 @@ def _summarise(
     records: list[dict[str, Any]] = []
     now = datetime.now(UTC)
     for o in outcomes:
-        result.bytes_read += o.size
+        if o.kind == "failed":
+            result.objects_failed.append({"uri": o.uri, "reason": o.reason or ""})
+            continue  # not recorded: the next run tries it again
+        if o.kind != "not_cloudtrail" or _not_cloudtrail_by_name(o.uri) is None:
+            result.bytes_read += o.size
+            if o.uri.startswith("s3://"):
+                result.bytes_downloaded += o.size
         result.records_in += o.records_in
         result.records_quarantined += o.records_quarantined
         result.records_filtered += o.records_filtered
