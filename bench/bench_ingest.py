@@ -41,6 +41,7 @@ def _generator():
     spec = importlib.util.spec_from_file_location("generate_logs", HERE / "generate_logs.py")
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
+    sys.modules[spec.name] = module  # worker processes unpickle functions by module name
     spec.loader.exec_module(module)
     return module
 

@@ -9,6 +9,7 @@ counted; keys that fit no part of the grammar are counted and named, never downl
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 import time
@@ -22,7 +23,9 @@ from trailwise.pipeline.errors import SourceError, SourceReadError
 from trailwise.pipeline.sources import SourceObject
 
 UNKNOWN_KEYS_NAMED = 20
-READ_ATTEMPTS = 5
+DEFAULT_MAX_ATTEMPTS = 8
+# Our own attempts on top of botocore's, for what it cannot see: bodies cut short, resets mid-body.
+READ_ATTEMPTS = 4
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
 
@@ -81,8 +84,11 @@ def _make_client(config: S3Config) -> Any:
         ) from None
     except BotoCoreError as exc:
         raise SourceError(f"cannot set up AWS credentials: {exc}") from None
+    # Adaptive retries back off on SlowDown/503, 5xx and connection errors; AWS_MAX_ATTEMPTS
+    # overrides the attempts as it does for every botocore client.
+    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
     retry_config = Config(
-        retries={"mode": "adaptive", "max_attempts": 10},
+        retries={"mode": "adaptive", "max_attempts": attempts},
         max_pool_connections=config.max_connections,
         connect_timeout=10,
         read_timeout=60,
@@ -225,6 +231,7 @@ class S3Source:
     def read(self, obj: SourceObject) -> bytes:
         """The whole object, retried on throttling, 5xx, resets and short bodies."""
         from botocore.exceptions import BotoCoreError, ClientError
+        from urllib3.exceptions import HTTPError
 
         client = s3_client(self.config)
         delay = 0.2
@@ -259,8 +266,9 @@ class S3Source:
                     raise SourceReadError(
                         "object changed between listing and download (ETag differs)"
                     ) from None
-                last_error = f"{code} after botocore's retries"
-            except (BotoCoreError, OSError) as exc:
+                # botocore has already retried throttling and 5xx with backoff.
+                raise SourceReadError(f"download failed: {code} after retries") from None
+            except (BotoCoreError, OSError, HTTPError) as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
             if attempt + 1 < READ_ATTEMPTS:
                 time.sleep(delay)

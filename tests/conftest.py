@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.given import Cli
+from tests.s3world import FaultProxy, s3_client
+from trailwise.pipeline.s3 import close_clients as close_s3_clients
 
 
 @pytest.fixture
@@ -17,3 +22,44 @@ def cli() -> Cli:
 @pytest.fixture
 def lake_dir(tmp_path: Path) -> Path:
     return tmp_path / "lake"
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto S3/STS server on 127.0.0.1, shared by the session (buckets are per test)."""
+    from moto.server import ThreadedMotoServer
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        os.environ.setdefault(key, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
+    """A fault-injecting proxy in front of the emulator, per test."""
+    host, port = moto_endpoint.removeprefix("http://").split(":")
+    running = FaultProxy((host, int(port))).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_s3_clients() -> Iterator[None]:
+    """S3 clients are cached per process; a test's environment must not leak into the next."""
+    yield
+    close_s3_clients()
+
+
+@pytest.fixture
+def bucket(moto_endpoint: str) -> str:
+    name = f"trail-{uuid.uuid4().hex[:12]}"
+    s3_client(moto_endpoint).create_bucket(Bucket=name)
+    return name
