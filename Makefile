@@ -19,9 +19,7 @@ install: $(STAMP)
 
 demo: install
 	rm -rf $(DEMO_LAKE)
-	$(BIN)/trailwise ingest sample_logs --lake $(DEMO_LAKE)  || test $$? -eq 2
-	$(BIN)/trailwise status --lake $(DEMO_LAKE)
-	$(BIN)/trailwise query lake_summary --lake $(DEMO_LAKE)
+	$(BIN)/trailwise demo --lake $(DEMO_LAKE)
 
 test: install
 	$(BIN)/ruff check pipeline cli tests bench

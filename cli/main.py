@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -260,7 +261,11 @@ def status(
         info = api.status(lake)
     if fmt is SummaryFormat.json:
         _echo_json(info)
-        return
+    else:
+        _print_status(info)
+
+
+def _print_status(info: dict[str, Any]) -> None:
     typer.echo(f"lake: {info['lake']}")
     typer.echo(
         f"events: {info['events']:,} in {info['data_files']} files "
@@ -301,6 +306,56 @@ def compact(
             f"{result.files_after} ({result.rows:,} rows); expired {result.snapshots_expired} "
             f"snapshots, deleted {result.files_deleted} unreferenced files in {result.seconds:.2f}s"
         )
+
+
+permissions_app = typer.Typer(
+    help="The IAM policies trailwise itself needs.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(permissions_app, name="permissions")
+
+
+@permissions_app.command("ingest")
+def permissions_ingest(
+    bucket: Annotated[str, typer.Option(help="The trail bucket.")],
+    prefix: Annotated[str, typer.Option(help="The trail's S3 key prefix, if any.")] = "",
+    kms_key: Annotated[
+        str | None, typer.Option(help="ARN of the KMS key the trail encrypts with (SSE-KMS).")
+    ] = None,
+    role_arn: Annotated[
+        str | None, typer.Option(help="Role the job assumes to read the bucket.")
+    ] = None,
+) -> None:
+    """Print the least-privilege IAM policy for 'trailwise ingest s3://BUCKET/PREFIX'.
+
+    With --role-arn, prints {"CallerPolicy": ..., "RolePolicy": ...}: the caller may only assume
+    the role, and the role may only list and read the trail's keys.
+    """
+    with _reporting():
+        policy = api.ingest_permissions(bucket, prefix, kms_key, role_arn)
+    sys.stdout.write(json.dumps(policy, indent=2) + "\n")
+
+
+@app.command()
+def demo(
+    lake: LakeOpt = None,
+    sample_logs: Annotated[Path, typer.Option(help="The sample delivery tree to serve.")] = Path(
+        "sample_logs"
+    ),
+) -> None:
+    """Serve sample_logs/ from an in-process S3 emulator on 127.0.0.1 and ingest it via s3://."""
+    with _reporting():
+        result = api.demo(sample_logs, lake)
+    typer.echo(
+        f"S3 emulator at {result.endpoint}: uploaded {result.objects_uploaded} objects to "
+        f"s3://{result.bucket} under CloudTrail's key layout"
+    )
+    for n, run in enumerate(result.ingests, start=1):
+        typer.echo(f"\n== ingest run {n} (trailwise ingest {' '.join(run.sources)})")
+        _print_ingest(run)
+    typer.echo("\n== trailwise status")
+    _print_status(result.status)
+    typer.echo("\n== trailwise query lake_summary")
+    render.write_table(result.summary, "table", None)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from trailwise.pipeline import ingest as _ingest
-from trailwise.pipeline import maintenance, query
+from trailwise.pipeline import maintenance, permissions, query
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.lake import Lake
 from trailwise.pipeline.s3 import S3Config, S3Source, parse_s3_uri
@@ -23,7 +23,9 @@ __all__ = [
     "S3Config",
     "UsageError",
     "compact",
+    "demo",
     "ingest",
+    "ingest_permissions",
     "list_queries",
     "open_sources",
     "run_named",
@@ -142,6 +144,20 @@ def list_queries() -> list[query.NamedQuery]:
 def status(lake: str | Path | None = None) -> dict[str, Any]:
     """What the lake holds and what its last runs did."""
     return maintenance.status(Lake(lake))
+
+
+def ingest_permissions(
+    bucket: str, prefix: str = "", kms_key: str | None = None, role_arn: str | None = None
+) -> dict[str, Any]:
+    """The IAM policy the ingest job needs; see :func:`permissions.ingest_policy`."""
+    return permissions.ingest_policy(bucket, prefix, kms_key, role_arn)
+
+
+def demo(sample_logs: str | Path, lake: str | Path | None = None) -> Any:
+    """Serve ``sample_logs`` from an in-process S3 emulator and ingest it through s3://."""
+    from trailwise.pipeline.demo import run_demo
+
+    return run_demo(Path(sample_logs), Lake(lake).root)
 
 
 def compact(lake: str | Path | None = None) -> maintenance.CompactResult:

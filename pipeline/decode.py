@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from trailwise.pipeline import keys, schema
 from trailwise.pipeline.schema import COLUMN_NAMES, COLUMNS, EVENTS_SCHEMA
@@ -58,6 +59,7 @@ IDX_EVENT_TIME = COLUMN_NAMES.index("event_time")
 IDX_ACCOUNT = COLUMN_NAMES.index("recipient_account_id")
 IDX_REGION = COLUMN_NAMES.index("aws_region")
 IDX_EXTRA = COLUMN_NAMES.index("extra_fields")
+_JSON_INDEXES = frozenset(COLUMN_NAMES.index(spec[0]) for spec in schema.JSON_OBJECTS)
 
 
 @dataclass
@@ -106,6 +108,8 @@ def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
+        if value[-1:] == "Z":  # CloudTrail's own form: no time-zone object needed
+            return datetime.fromisoformat(value[:-1])
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
@@ -215,12 +219,34 @@ def rows_to_table(rows: list[Row]) -> pa.Table:
             arrays.append(None)
             continue
         try:
-            arrays.append(pa.array(columns[index], type=typ))
+            if index in _JSON_INDEXES:
+                # orjson's output is valid UTF-8: skip Arrow's per-value validation.
+                arrays.append(pa.array(columns[index], type=pa.binary()).view(pa.string()))
+            else:
+                arrays.append(pa.array(columns[index], type=typ))
+            continue
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            values = _coerce(columns[index], typ, _PATHS[index], extras)
-            arrays.append(pa.array(values, type=typ))
+            pass
+        flags = _text_flags(columns[index]) if typ == pa.bool_() else None
+        if flags is None:
+            flags = pa.array(_coerce(columns[index], typ, _PATHS[index], extras), type=typ)
+        arrays.append(flags)
     arrays[IDX_EXTRA] = pa.array([None if e is None else _dumps(e) for e in extras], pa.string())
     return pa.Table.from_arrays(arrays, schema=EVENTS_SCHEMA)
+
+
+def _text_flags(values: tuple[Any, ...]) -> pa.Array | None:
+    """``"true"``/``"false"`` text (how CloudTrail writes mfaAuthenticated and
+    sessionCredentialFromConsole) as booleans, in C; None when any value is something else."""
+    try:
+        text = pc.utf8_lower(pa.array(values, type=pa.string()))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    known = pc.is_in(text, value_set=pa.array(["true", "false"]))
+    if not pc.all(pc.or_kleene(known, pc.is_null(text))).as_py():
+        return None
+    result: pa.Array = pc.equal(text, "true")
+    return result
 
 
 def _coerce(
@@ -281,6 +307,17 @@ def _expand(obj: Any, depth: int = 0) -> Iterator[Any]:
     yield obj
 
 
+def _candidates(items: list[Any]) -> list[Any]:
+    """The records of a list; plain events (the common case) skip the envelope search."""
+    out: list[Any] = []
+    for item in items:
+        if type(item) is dict and ("eventID" in item or "eventTime" in item):
+            out.append(item)
+        else:
+            out.extend(_expand(item))
+    return out
+
+
 def _is_digest(doc: Any) -> bool:
     return type(doc) is dict and "digestStartTime" in doc and "logFiles" in doc
 
@@ -301,11 +338,14 @@ def _parse_document(text: bytes) -> tuple[list[Any], list[QuarantinedRecord], bo
     except ValueError as whole_error:
         return _parse_lines(text, whole_error)
     if type(doc) is list:
-        return [c for item in doc for c in _expand(item)], [], False
+        return _candidates(doc), [], False
     if type(doc) is dict:
-        if "Records" in doc and not isinstance(doc["Records"], list):
-            raise _BadFile(f"'Records' is a {type(doc['Records']).__name__}, not a list")
-        return list(_expand(doc)), [], "Records" in doc
+        if "Records" in doc:
+            records = doc["Records"]
+            if not isinstance(records, list):
+                raise _BadFile(f"'Records' is a {type(records).__name__}, not a list")
+            return _candidates(records), [], True
+        return list(_expand(doc)), [], False
     raise _BadFile(f"top-level JSON is a {type(doc).__name__}, not an object or array")
 
 
@@ -390,10 +430,10 @@ def _rows_from(
     for index, record in enumerate(candidates):
         if type(record) is not dict:
             reason: str | Row = f"record is a {type(record).__name__}, not an object"
-        elif not _is_event_like(record):
-            reason = "not a CloudTrail event (no eventName, eventSource, eventID or eventTime)"
-        else:
+        elif "eventID" in record or _is_event_like(record):
             reason = flatten(record, source_uri)
+        else:
+            reason = "not a CloudTrail event (no eventName, eventSource, eventID or eventTime)"
         if type(reason) is str:
             out.quarantined.append(QuarantinedRecord(index, reason, _dumps(record).decode()))
         elif keep is None or keep(reason):  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from trailwise.pipeline import keys
@@ -43,13 +44,16 @@ from trailwise.pipeline.decode import (
     rows_to_table,
 )
 from trailwise.pipeline.errors import SourceReadError
-from trailwise.pipeline.lake import Lake, new_run_id, write_atomic
+from trailwise.pipeline.lake import Lake, local_path, new_run_id, write_atomic
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 from trailwise.pipeline.sources import Source, SourceObject
 
 CHUNK_FILES = 48
 CHUNK_BYTES = 16 << 20
-SLICE_ROWS = 150_000
+SLICE_ROWS = 250_000
+STAGING_ROW_GROUP = 16_384
+COMMIT_ROW_GROUP = 32_768
+COMMIT_MEMORY = "384MB"
 INLINE_BYTES = 8 << 20  # below this, decoding in-process beats starting processes
 DEFAULT_READERS = 8  # concurrent reads (S3 downloads) across all decoding processes
 
@@ -160,6 +164,7 @@ class IngestResult:
     objects_failed: list[dict[str, str]] = field(default_factory=list)
     window: dict[str, str | None] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -190,7 +195,7 @@ class _Chunk:
 @dataclass
 class _ChunkResult:
     seq: int
-    staged: str | None
+    staged: list[tuple[str, str]]  # (UTC day, staging file)
     outcomes: list[FileOutcome]
 
 
@@ -227,10 +232,17 @@ def ingest(
         quarantine_dir = lake.quarantine_dir / run_id
         try:
             todo = _plan(sources, lake, window, result)
+            result.phase_seconds["list"] = round(time.perf_counter() - started, 3)
             outcomes, staged = _decode_all(
                 todo, run_dir, quarantine_dir, window, processes, readers, progress, started
             )
+            result.phase_seconds["decode"] = round(
+                time.perf_counter() - started - result.phase_seconds["list"], 3
+            )
             kept = _commit(lake, staged, run_id, result) if staged else Counter()
+            result.phase_seconds["commit"] = round(
+                time.perf_counter() - started - sum(result.phase_seconds.values()), 3
+            )
             records = _summarise(result, outcomes, kept, run_id)
             lake.record_objects(run_id, records)
             if quarantine_dir.exists():
@@ -324,20 +336,19 @@ def _decode_all(
     readers: int,
     progress: Progress | None,
     started: float,
-) -> tuple[list[FileOutcome], list[str]]:
+) -> tuple[list[FileOutcome], list[tuple[str, str]]]:
     inline = processes == 1 or sum(o.size for _, o in todo) < INLINE_BYTES
     per_process = readers if inline else max(1, -(-readers // processes))
     chunks = list(_chunks(todo, run_dir, quarantine_dir, window, per_process))
     outcomes: list[FileOutcome] = []
-    staged: list[str] = []
+    staged: list[tuple[str, str]] = []
     events = 0
 
     def take(res: _ChunkResult) -> None:
         nonlocal events
         outcomes.extend(res.outcomes)
         events += sum(o.decoded for o in res.outcomes)
-        if res.staged:
-            staged.append(res.staged)
+        staged.extend(res.staged)
         if progress:
             progress(
                 IngestProgress(len(outcomes), len(todo), events, time.perf_counter() - started)
@@ -391,11 +402,23 @@ def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
     if bad_records:
         path = Path(chunk.quarantine_dir) / f"records-{chunk.seq:06d}.ndjson"
         write_atomic(path, b"\n".join(bad_records) + b"\n")
-    staged = None
-    if rows:
-        staged = str(Path(chunk.run_dir) / f"chunk-{chunk.seq:06d}.parquet")
-        pq.write_table(rows_to_table(rows), staged, compression="lz4")
-    return _ChunkResult(chunk.seq, staged, outcomes)
+    return _ChunkResult(chunk.seq, _stage(rows, Path(chunk.run_dir), chunk.seq), outcomes)
+
+
+def _stage(rows: list[Row], run_dir: Path, seq: int) -> list[tuple[str, str]]:
+    """Write a chunk's rows as one staging file per UTC day, ``chunk-SEQ-DAY.parquet``, so that
+    the commit reads only the files of the day it is working on."""
+    if not rows:
+        return []
+    table = rows_to_table(rows)
+    days = pc.cast(table.column("event_time"), pa.date32())
+    paths = []
+    for day in pc.unique(days).to_pylist():
+        part = table if pc.count_distinct(days).as_py() == 1 else table.filter(pc.equal(days, day))
+        path = run_dir / f"chunk-{seq:06d}-{day}.parquet"
+        pq.write_table(part, path, compression="lz4", row_group_size=STAGING_ROW_GROUP)
+        paths.append((str(day), str(path)))
+    return paths
 
 
 def _read_chunk(chunk: _Chunk) -> Iterator[tuple[SourceObject, bytes | None, str | None]]:
@@ -455,8 +478,11 @@ def _quarantine_file(qdir: Path, obj: SourceObject, data: bytes, decoded: Decode
     write_atomic(target.with_name(target.name + ".reason.json"), orjson.dumps(reason))
 
 
-# Keys are (event_id, recipient_account_id); copies of one event share its eventTime, so a time
-# slice holds every copy of the events it holds and slices can be deduplicated independently.
+# An event is (event_id, recipient_account_id) on the UTC day of its eventTime: the copies
+# CloudTrail delivers twice (organisation and account trails, re-sent files, overlapping
+# exports) share eventID and eventTime, so each day is deduplicated on its own, against the
+# day's files in the table and the slices of the day this run already wrote. Two different
+# events that merely share a placeholder eventID on different days are both kept.
 _SLICE_COUNTS = """
 select date_trunc('hour', event_time) as hour, count(*) as n
 from read_parquet($staged)
@@ -469,89 +495,123 @@ with staged as (
     from read_parquet($staged, filename = true, file_row_number = true)
     where event_time >= $start and event_time < $end
 ),
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by event_id, account_key order by filename, file_row_number
-        ) as copy_number
-    from staged
-),
 existing as (
     select event_id, coalesce(recipient_account_id, '') as account_key
     from read_parquet($existing, hive_partitioning = false)
     where event_time >= $start and event_time < $end
 ),
-final as (
-    select ranked.* exclude (account_key, copy_number, filename, file_row_number)
-    from ranked
+first_copies as (
+    select event_id, account_key, min((filename, file_row_number)) as first_copy
+    from staged
+    group by all
+),
+new_events as (
+    select first_copies.first_copy
+    from first_copies
     anti join existing
-        on existing.event_id = ranked.event_id and existing.account_key = ranked.account_key
-    where copy_number = 1
+        on existing.event_id = first_copies.event_id
+        and existing.account_key = first_copies.account_key
+),
+final as (
+    select staged.* exclude (account_key, filename, file_row_number)
+    from staged
+    semi join new_events on new_events.first_copy = (staged.filename, staged.file_row_number)
 )
-select * from final order by recipient_account_id, event_time, event_id
+select * from final
 """
 
 
 def _slices(con: duckdb.DuckDBPyConnection, staged: list[str]) -> list[tuple[datetime, datetime]]:
-    """Contiguous hour ranges of at most ~SLICE_ROWS staged rows (more only for one busy hour)."""
+    """Contiguous hour ranges of at most ~SLICE_ROWS staged rows (more only for one busy hour),
+    never crossing a UTC day: each slice becomes data files of one partition."""
     counts = con.execute(_SLICE_COUNTS, {"staged": staged}).fetchall()
     out: list[tuple[datetime, datetime]] = []
     start: datetime | None = None
+    end: datetime | None = None
     total = 0
     for hour, n in counts:
-        if start is not None and total + n > SLICE_ROWS:
-            out.append((start, hour))
+        if start is not None and (total + n > SLICE_ROWS or hour.date() != start.date()):
+            out.append((start, end or hour))
             start, total = None, 0
         if start is None:
             start = hour
         total += n
-    if start is not None:
-        last = counts[-1][0] + timedelta(hours=1)
-        out.append((start, last))
+        end = hour + timedelta(hours=1)
+    if start is not None and end is not None:
+        out.append((start, end))
     return out
 
 
-def _commit(lake: Lake, staged: list[str], run_id: str, result: IngestResult) -> Counter[str]:
-    """Append the run's new events in one Iceberg commit; return events kept per source URI."""
+def _commit(
+    lake: Lake, staged: list[tuple[str, str]], run_id: str, result: IngestResult
+) -> Counter[str]:
+    """Add the run's new events to the table in one Iceberg commit; return events kept per
+    source URI.
+
+    DuckDB deduplicates each slice and writes it straight to Parquet in the table's data folder
+    (streaming, within its memory limit); Iceberg then adds those files in a single commit. Files
+    written by a run that dies before the commit are referenced by nothing, and ``compact``
+    deletes them.
+    """
     kept: Counter[str] = Counter()
     table = lake.events_table()
-    con = duckdb.connect(config={"memory_limit": "512MB", "threads": 2})
+    run_dir = lake.staging_dir / run_id
+    con = duckdb.connect(
+        config={
+            "memory_limit": COMMIT_MEMORY,
+            "threads": 2,
+            "temp_directory": str(run_dir / "spill"),
+            "preserve_insertion_order": True,
+        }
+    )
+    data_dir = Path(local_path(table.metadata.location)) / "data"
+    written: list[str] = []
     try:
-        slices = _slices(con, staged)
+        slices = _slices(con, [path for _, path in staged])
         days = lake.day_files(
             slices[0][0].date(), (slices[-1][1] - timedelta(microseconds=1)).date(), table
         )
         existing_by_day = {d.day: list(d.paths) for d in days}
-        empty = str(lake.staging_dir / run_id / "empty.parquet")
+        empty = str(run_dir / "empty.parquet")
         pq.write_table(EVENTS_SCHEMA.empty_table(), empty)
-        with table.transaction() as tx:
-            for start, end in slices:
-                existing = [
-                    path
-                    for day, paths in existing_by_day.items()
-                    if start.date() <= day <= end.date()
-                    for path in paths
-                ] or [empty]
-                new = con.sql(
-                    _SLICE_NEW_ROWS,
-                    params={"staged": staged, "existing": existing, "start": start, "end": end},
-                ).to_arrow_table()
-                if new.num_rows == 0:
-                    continue
-                new = new.cast(EVENTS_SCHEMA)
-                for uri, n in zip(
-                    *new.group_by("source_uri")
-                    .aggregate([("source_uri", "count")])
-                    .to_pydict()
-                    .values(),
-                    strict=True,
-                ):
-                    kept[uri] += n
-                tx.append(new, snapshot_properties={"trailwise.run-id": run_id})
-                result.events_written += new.num_rows
+        staged_by_day: dict[str, list[str]] = {}
+        for day, path in staged:
+            staged_by_day.setdefault(day, []).append(path)
+        for number, (start, end) in enumerate(slices):
+            existing = existing_by_day.setdefault(start.date(), [])
+            out = run_dir / f"slice-{number:05d}.parquet"
+            con.sql(
+                _SLICE_NEW_ROWS,
+                params={
+                    "staged": staged_by_day[str(start.date())],
+                    "existing": existing or [empty],
+                    "start": start,
+                    "end": end,
+                },
+            ).write_parquet(str(out), compression="zstd", row_group_size=COMMIT_ROW_GROUP)
+            counts = con.sql(
+                "select source_uri, count(*) from read_parquet($out) group by 1",
+                params={"out": str(out)},
+            ).fetchall()
+            if not counts:
+                continue
+            for uri, n in counts:
+                kept[uri] += n
+                result.events_written += n
+            target = data_dir / f"event_date={start.date()}" / f"{run_id}-{number:05d}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            out.replace(target)
+            written.append(f"file://{target}")  # pyiceberg does not unquote file URIs
+            existing.append(str(target))  # later slices of the same day dedup against it too
     finally:
         con.close()
+    if written:
+        with table.transaction() as tx:
+            tx.add_files(
+                written,
+                snapshot_properties={"trailwise.run-id": run_id},
+                check_duplicate_files=False,  # fresh names, unique by run id
+            )
     return kept
 
 

@@ -135,7 +135,8 @@ def test_every_real_world_file_ingests_and_the_counts_reconcile(cli, tmp_path, l
     assert summary["files_quarantined"] == 0
     assert summary["events_written"] > 600
     lake_rows = api.run_sql(
-        "select count(*) as n, count(distinct (event_id, recipient_account_id)) as keys "
+        "select count(*) as n, "
+        "count(distinct (event_id, recipient_account_id, cast(event_time as date))) as keys "
         "from events",
         lake_dir,
     ).to_pylist()[0]
