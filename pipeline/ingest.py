@@ -3,11 +3,12 @@
 The run's shape::
 
     list objects -> drop those already recorded -> decode chunks in worker processes, each
-    writing a staging Parquet file -> per time slice, DuckDB drops keys seen earlier in the run
-    or already in the table and sorts by account and time -> one Iceberg commit -> object
-    records -> run log.
+    writing staging Parquet per UTC day -> per day (or hour range of a busy day), DuckDB drops
+    events seen earlier in the run or already in the table and writes the rest as a data file
+    -> one Iceberg commit adding those files -> object records -> run log.
 
-Memory stays bounded: workers hold one chunk of files, the commit stage one time slice.
+Memory stays bounded: workers hold one chunk of files; DuckDB works within COMMIT_MEMORY and
+spills to the run's staging folder beyond it.
 """
 
 from __future__ import annotations
@@ -48,8 +49,10 @@ from trailwise.pipeline.lake import Lake, local_path, new_run_id, write_atomic
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 from trailwise.pipeline.sources import Source, SourceObject
 
-CHUNK_FILES = 48
-CHUNK_BYTES = 16 << 20
+# A decoded file holds ~20x its gzip size in Python objects until its chunk is staged: 16 files
+# (or 4 MB of gzip) keep a decoding process near 200 MB.
+CHUNK_FILES = 16
+CHUNK_BYTES = 4 << 20
 SLICE_ROWS = 250_000
 STAGING_ROW_GROUP = 16_384
 COMMIT_ROW_GROUP = 32_768

@@ -10,10 +10,10 @@ Layout under the lake directory::
     quarantine/RUN/                 files that could not be read (+ .reason.json) and records.ndjson
     .lock                           held (flock) by the run writing to the lake
 
-Exactly once: rows are keyed by (event_id, recipient_account_id) and a run only appends keys the
-current snapshot does not hold, in one Iceberg commit. The object record is written after that
-commit; if a run dies between the two, the next run reads those objects again, finds every event
-already present and counts them as duplicates.
+Exactly once: an event is (event_id, recipient_account_id) on the UTC day of its event_time, and
+a run only adds events the current snapshot does not hold, in one Iceberg commit. The object
+record is written after that commit; if a run dies between the two, the next run reads those
+objects again, finds every event already present and counts them as duplicates.
 """
 
 from __future__ import annotations

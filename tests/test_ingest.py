@@ -187,3 +187,20 @@ def test_the_lake_is_never_ingested_from_inside_its_source_folder(cli, tmp_path)
     cli.json("ingest", tmp_path, "--lake", tmp_path / "lake")
     again = cli.json("ingest", tmp_path, "--lake", tmp_path / "lake")
     assert again["files_seen"] == 1
+
+
+def test_the_table_reads_back_through_iceberg_itself_as_other_engines_would(
+    cli, tmp_path, lake_dir
+):
+    given_delivery_file(tmp_path / "logs", [an_event(), an_event(eventTime="2026-11-03T01:00:00Z")])
+    cli.json("ingest", tmp_path / "logs", "--lake", lake_dir)
+    through_iceberg = Lake(lake_dir).events_table().scan().to_arrow().sort_by("event_id")
+    through_duckdb = api.run_sql("select * from events order by event_id", lake_dir)
+    assert through_iceberg.to_pylist() == through_duckdb.to_pylist()
+    assert through_iceberg.num_rows == 2
+
+
+def test_queries_lists_each_named_query_with_its_description(cli):
+    result = cli("queries")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("lake_summary: What the lake holds")
