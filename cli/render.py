@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 MAX_CELL = 60
+PIPE_WIDTH = 160
 
 
 def _default(value: Any) -> Any:
@@ -59,10 +61,14 @@ def write_table(table: pa.Table, fmt: str, output: Path | None) -> None:
         pacsv.write_csv(table, buf)
         data = buf.getvalue()
     else:
-        console = Console(file=io.StringIO(), width=200 if output else None, highlight=False)
+        # A terminal gets its own width; a pipe or file gets room for one line per row.
+        width = shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
+        if output or not sys.stdout.isatty():
+            width = max(width, PIPE_WIDTH)
+        console = Console(file=io.StringIO(), width=width, highlight=False)
         rich_table = Table(show_lines=False)
         for name in table.column_names:
-            rich_table.add_column(name, overflow="fold")
+            rich_table.add_column(name, overflow="ellipsis", no_wrap=True)
         for row in table.to_pylist():
             rich_table.add_row(*(_cell(v) for v in row.values()))
         console.print(rich_table)
