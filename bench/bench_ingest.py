@@ -141,6 +141,76 @@ def run_duckdb(paths: list[Path], target: Path) -> float:
     return time.perf_counter() - started
 
 
+def s3_throughput(paths: list[Path], root: Path, work: Path, objects: int) -> dict:
+    """Objects/s and MB/s from an in-process S3 emulator, with 1 and with 8 readers: straight
+    from the emulator, and through a proxy adding 20 ms to each download (S3's first-byte
+    latency is of that order; on loopback there is none, so concurrency cannot show)."""
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    sys.path.insert(0, str(HERE.parent))
+    from tests.s3world import FaultProxy
+
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
+    )
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    out: dict = {"objects": objects}
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        s3 = boto3.client("s3", endpoint_url=endpoint)
+        s3.create_bucket(Bucket="bench-trail")
+        chosen = paths[:objects]
+        for path in chosen:
+            key = path.relative_to(root).as_posix()
+            s3.put_object(Bucket="bench-trail", Key=key, Body=path.read_bytes())
+        out["mb"] = round(sum(p.stat().st_size for p in chosen) / 1e6, 1)
+        proxy = FaultProxy((host, port)).start()
+        proxy.inject("delay", "/bench-trail/AWSLogs/", times=10**9, seconds=0.02)
+        try:
+            for label, url in (("direct", endpoint), ("latency_20ms", proxy.url)):
+                for readers in (1, 8):
+                    lake = work / f"s3-lake-{label}-{readers}"
+                    started = time.perf_counter()
+                    proc = subprocess.run(
+                        [
+                            str(TRAILWISE),
+                            "ingest",
+                            "s3://bench-trail",
+                            "--lake",
+                            str(lake),
+                            "--endpoint-url",
+                            url,
+                            "--since",
+                            "2026-11-01",
+                            "--workers",
+                            str(readers),
+                            "--format",
+                            "json",
+                        ],
+                        capture_output=True,
+                        check=False,
+                    )
+                    seconds = time.perf_counter() - started
+                    summary = json.loads(proc.stdout)
+                    assert summary["files_ingested"] == objects, summary
+                    out[f"{label}_workers_{readers}"] = {
+                        "seconds": round(seconds, 2),
+                        "objects_per_second": round(objects / seconds, 1),
+                        "mb_per_second": round(out["mb"] / seconds, 2),
+                    }
+        finally:
+            proxy.stop()
+    finally:
+        server.stop()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -152,6 +222,12 @@ def main() -> None:
         help="second, larger set for the RSS growth check (0 to skip)",
     )
     parser.add_argument("--skip-duckdb", action="store_true")
+    parser.add_argument(
+        "--s3-objects",
+        type=int,
+        default=400,
+        help="objects served by the S3 emulator for the readers benchmark (0: skip)",
+    )
     args = parser.parse_args()
 
     source = dataset(args.events, args.files)
@@ -182,6 +258,17 @@ def main() -> None:
         if not args.skip_duckdb:
             duck_s = run_duckdb(paths, work / "duckdb.parquet")
             print(f"duckdb read_json -> parquet: {duck_s:.1f}s", flush=True)
+        s3 = None
+        if args.s3_objects:
+            s3 = s3_throughput(paths, source, work, args.s3_objects)
+            for label in ("direct", "latency_20ms"):
+                one, eight = s3[f"{label}_workers_1"], s3[f"{label}_workers_8"]
+                print(
+                    f"s3 emulator ({label}), {s3['objects']} objects: 1 reader "
+                    f"{one['objects_per_second']} objects/s, 8 readers "
+                    f"{eight['objects_per_second']} objects/s",
+                    flush=True,
+                )
         big = None
         if args.big_events:
             big_source = dataset(args.big_events, args.files * args.big_events // args.events)
@@ -211,6 +298,7 @@ def main() -> None:
         "big_events": args.big_events or None,
         "big_seconds": round(big["seconds"], 2) if big else None,
         "big_peak_rss_mib": round(big["peak_rss_tree"] / 2**20) if big else None,
+        "s3": s3,
         "cpus": os.cpu_count(),
     }
     print(json.dumps(results, indent=2))

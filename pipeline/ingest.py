@@ -165,7 +165,7 @@ class IngestResult:
     unknown_keys: int = 0
     unknown_key_examples: list[str] = field(default_factory=list)
     objects_failed: list[dict[str, str]] = field(default_factory=list)
-    window: dict[str, str | None] = field(default_factory=dict)
+    window: dict[str, Any] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     phase_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -287,6 +287,9 @@ def _plan(
             result.list_requests += listing.list_requests
             result.unknown_keys += listing.unknown_keys
             result.unknown_key_examples.extend(listing.unknown_examples)
+        days = getattr(source, "listed_days", None)
+        if days is not None:
+            result.window.setdefault("listed_days", {})[str(getattr(source, "uri", source))] = days
     known = lake.known_objects(
         pa.table(
             {"uri": [o.uri for _, o in listed], "fingerprint": [o.fingerprint for _, o in listed]}

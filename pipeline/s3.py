@@ -139,6 +139,11 @@ class S3Source:
     listing: Listing = field(default_factory=Listing)
 
     @property
+    def listed_days(self) -> list[str]:
+        """The first and last day prefix listed."""
+        return [self.first_day.isoformat(), self.last_day.isoformat()]
+
+    @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,82 @@ def test_runs_killed_at_random_moments_lose_and_double_nothing(tmp_path):
 def test_many_kill_points_lose_and_double_nothing(tmp_path, seed):
     rng = random.Random(seed)
     check_killed_runs_then_complete(tmp_path, [rng.uniform(0.1, 6.0) for _ in range(4)])
+
+
+def s3_ingest_process(endpoint: str, bucket: str, lake: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            str(TRAILWISE),
+            "ingest",
+            f"s3://{bucket}/trail",
+            "--lake",
+            str(lake),
+            "--format",
+            "json",
+            "--endpoint-url",
+            endpoint,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def given_many_objects(endpoint: str, bucket: str, objects: int = 40, per_object: int = 300) -> int:
+    from tests.s3world import given_log_object, s3_client
+
+    s3 = s3_client(endpoint)
+    today = datetime.now(UTC).date()
+    for n in range(objects):
+        day = today - timedelta(days=n % 3)
+        key = (
+            f"trail/AWSLogs/111122223333/CloudTrail/us-east-1/{day:%Y/%m/%d}/111122223333_"
+            f"CloudTrail_us-east-1_{day:%Y%m%d}T{n % 24:02d}05Z_{n:016d}.json.gz"
+        )
+        given_log_object(
+            s3,
+            bucket,
+            key,
+            [
+                an_event(eventTime=f"{day}T{n % 24:02d}:00:00Z", requestParameters={"k": "v" * 300})
+                for _ in range(per_object)
+            ],
+        )
+    return objects * per_object
+
+
+def test_s3_runs_killed_at_random_moments_lose_and_double_nothing(tmp_path, moto_endpoint, bucket):
+    expected = given_many_objects(moto_endpoint, bucket)
+    lake = tmp_path / "lake"
+    rng = random.Random(5)
+    for delay in [rng.uniform(0.3, 3.0) for _ in range(3)]:
+        kill_after(s3_ingest_process(moto_endpoint, bucket, lake), delay)
+    final = s3_ingest_process(moto_endpoint, bucket, lake)
+    out, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err.decode()
+    summary = json.loads(out)
+    assert summary["records_in"] == summary["events_written"] + summary["duplicates"]
+    assert lake_counts(lake) == {"events": expected, "keys": expected}
+
+
+def test_a_second_run_while_one_is_running_is_refused_and_harms_nothing(tmp_path, proxy, bucket):
+    from tests.given import Cli
+
+    expected = given_many_objects(proxy.url, bucket, objects=6, per_object=10)
+    proxy.inject("delay", "/trail/AWSLogs/111122223333/CloudTrail/us-east-1/", times=6, seconds=1.0)
+    lake = tmp_path / "lake"
+    first = s3_ingest_process(proxy.url, bucket, lake)
+    lock = lake / ".lock"
+    deadline = time.monotonic() + 30
+    while (
+        not (lock.exists() and lock.read_text().startswith("pid")) and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    second = Cli()(
+        "ingest", f"s3://{bucket}/trail", "--lake", str(lake), "--endpoint-url", proxy.url
+    )
+    _, err = first.communicate(timeout=120)
+    assert second.exit_code == 1
+    assert "is locked by another run (pid" in second.stderr
+    assert first.returncode == 0, err.decode()
+    assert lake_counts(lake) == {"events": expected, "keys": expected}

@@ -89,6 +89,7 @@ def test_the_bucket_is_never_listed_whole_only_discovery_and_day_prefixes(
     )
     assert summary["list_requests"] == len(prefixes)
     assert summary["window"]["since"] is None
+    assert summary["window"]["listed_days"] == {f"s3://{bucket}/trail": [str(first), str(TODAY)]}
 
 
 def test_a_rerun_with_nothing_new_downloads_nothing(cli, proxy, bucket, lake_dir):
