@@ -93,7 +93,10 @@ def _loads(data: bytes | str) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         # orjson rejects integers beyond 64 bits, which JSON allows; the stdlib does not.
-        return json.loads(data)
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def _dumps(value: Any) -> bytes:

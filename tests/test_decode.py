@@ -174,3 +174,38 @@ def test_session_attributes_are_flattened_with_types():
     assert row["session_creation_date"].isoformat() == "2026-11-02T09:00:00"
     assert row["session_issuer_name"] == "app-role"
     assert row["user_identity_type"] == "AssumedRole"
+
+
+def test_randomly_corrupted_delivery_files_never_crash_and_always_reconcile():
+    import random
+
+    from tests.given import SAMPLE_LOGS
+
+    files = sorted(SAMPLE_LOGS.glob("AWSLogs/*/CloudTrail/**/*.json.gz"))
+    rng = random.Random(7)
+    for _ in range(300):
+        path = rng.choice(files)
+        raw = bytearray(gzip.decompress(path.read_bytes()))
+        how = rng.randrange(3)
+        if how == 0:
+            for _ in range(rng.randint(1, 5)):
+                raw[rng.randrange(len(raw))] = rng.randrange(256)
+        elif how == 1:
+            raw = raw[: rng.randrange(len(raw))]
+        else:
+            at = rng.randrange(len(raw))
+            raw[at:at] = rng.choice([b'"', b"{", b"\\", b"\x00", b"\xff\xfe", b"}]", b"9" * 30])
+        blob = gzip.compress(bytes(raw)) if rng.random() < 0.7 else bytes(raw)
+        decoded = decode_bytes(blob, path.as_posix(), path.as_uri())
+        assert decoded.kind in ("events", "quarantined")
+        if decoded.kind == "events":
+            assert decoded.records_in == len(decoded.rows) + len(decoded.quarantined)
+            rows_to_table(decoded.rows)
+        else:
+            assert decoded.reason
+
+
+def test_json_nested_beyond_any_parser_limit_is_a_quarantined_record_not_a_crash():
+    deep = b'{"Records": [' + b"[" * 5000 + b"]" * 5000 + b"]}"
+    decoded = decode(deep, delivery_name())
+    assert decoded.kind == "quarantined"
