@@ -221,7 +221,7 @@ def ingest(
     started = time.perf_counter()
     run_id = new_run_id()
     result = IngestResult(run_id=run_id, lake=str(lake.root))
-    result.sources = [str(getattr(s, "uri", s)) for s in sources]
+    result.sources = [s.uri for s in sources]
     result.window = {
         "since": f"{window.since:%Y-%m-%dT%H:%M:%SZ}" if window.since else None,
         "until": f"{window.until:%Y-%m-%dT%H:%M:%SZ}" if window.until else None,
@@ -260,6 +260,21 @@ def ingest(
                 }
                 | {k: v for k, v in result.to_dict().items() if k != "quarantined_files"}
             )
+        except Exception as exc:
+            # The run log records failed runs too: a scheduler's "no run for two hours" alert
+            # and a person reading it both need to see them.
+            lake.append_run(
+                {
+                    "run_id": run_id,
+                    "started_at": started_at,
+                    "finished_at": _now_iso(),
+                    "command": "ingest",
+                    "sources": result.sources,
+                    "exit_code": 1,
+                    "error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                }
+            )
+            raise
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
     return result
@@ -289,7 +304,7 @@ def _plan(
             result.unknown_key_examples.extend(listing.unknown_examples)
         days = getattr(source, "listed_days", None)
         if days is not None:
-            result.window.setdefault("listed_days", {})[str(getattr(source, "uri", source))] = days
+            result.window.setdefault("listed_days", {})[source.uri] = days
     known = lake.known_objects(
         pa.table(
             {"uri": [o.uri for _, o in listed], "fingerprint": [o.fingerprint for _, o in listed]}

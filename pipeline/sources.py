@@ -28,6 +28,9 @@ class SourceObject:
 class Source(Protocol):
     """Lists objects and reads them."""
 
+    @property
+    def uri(self) -> str: ...
+
     def list(self) -> Iterator[SourceObject]: ...
 
     def read(self, obj: SourceObject) -> bytes: ...
@@ -39,6 +42,10 @@ class LocalSource:
 
     path: Path
     exclude: Path | None = None
+
+    @property
+    def uri(self) -> str:
+        return self.path.resolve().as_uri()
 
     def list(self) -> Iterator[SourceObject]:
         root = self.path

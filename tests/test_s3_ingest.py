@@ -232,10 +232,15 @@ def test_an_access_denied_object_says_which_permission_is_missing(cli, proxy, bu
     assert "kms:Decrypt on the trail's key needed" in reasons[encrypted.rsplit("/", 1)[1]]
 
 
-def test_a_denied_listing_is_one_clear_error(cli, proxy, bucket, lake_dir):
+def test_a_denied_listing_is_one_clear_error_and_a_failed_run_in_the_log(
+    cli, proxy, bucket, lake_dir
+):
     proxy.inject("denied", "list-type", times=100)
     result = cli("ingest", f"s3://{bucket}/trail", "--lake", lake_dir, "--endpoint-url", proxy.url)
     assert result.exit_code == 1
+    [run] = Lake(lake_dir).runs()
+    assert run["exit_code"] == 1
+    assert run["error"].startswith(f"s3:ListBucket denied on s3://{bucket}/trail/AWSLogs/")
     assert result.stderr.strip() == (
         f"error: s3:ListBucket denied on s3://{bucket}/trail/AWSLogs/ "
         f"(allow s3:ListBucket on arn:aws:s3:::{bucket} for this prefix)"
