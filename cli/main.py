@@ -274,6 +274,14 @@ def _print_status(info: dict[str, Any]) -> None:
     if info.get("first_event_at"):
         typer.echo(f"span: {info['first_event_at']} .. {info['last_event_at']}")
         typer.echo(f"accounts: {info['accounts']}, regions: {info['regions']}")
+    typer.echo(
+        f"actions: {info['action_rows']:,} rows, mapping {info['mapping_version']}"
+        + (
+            f" ({info['stale_action_rows']:,} rows from an older mapping: run 'trailwise remap')"
+            if info["stale_action_rows"]
+            else ""
+        )
+    )
     typer.echo(f"quarantined files: {info['quarantined_files']}")
     typer.echo(f"runs: {info['runs']}")
     for run in info["last_runs"]:
@@ -305,6 +313,25 @@ def compact(
             f"compacted {result.days_compacted} days: {result.files_before} files -> "
             f"{result.files_after} ({result.rows:,} rows); expired {result.snapshots_expired} "
             f"snapshots, deleted {result.files_deleted} unreferenced files in {result.seconds:.2f}s"
+        )
+
+
+@app.command()
+def remap(
+    lake: LakeOpt = None,
+    fmt: Annotated[
+        SummaryFormat, typer.Option("--format", help="Output format.")
+    ] = SummaryFormat.text,
+) -> None:
+    """Re-derive every event's IAM actions from the lake (after the mapping improved)."""
+    with _reporting():
+        result = api.remap(lake)
+    if fmt is SummaryFormat.json:
+        _echo_json(result.to_dict())
+    else:
+        typer.echo(
+            f"remapped {result.files_mapped} files into {result.rows_written:,} action rows "
+            f"with mapping {result.mapping_version} in {result.seconds:.2f}s"
         )
 
 

@@ -68,7 +68,9 @@ def write_table(table: pa.Table, fmt: str, output: Path | None) -> None:
         console = Console(file=io.StringIO(), width=width, highlight=False)
         rich_table = Table(show_lines=False)
         for name in table.column_names:
-            rich_table.add_column(name, overflow="ellipsis", no_wrap=True)
+            rich_table.add_column(
+                name, overflow="ellipsis", no_wrap=True, min_width=min(len(name), 12)
+            )
         for row in table.to_pylist():
             rich_table.add_row(*(_cell(v) for v in row.values()))
         console.print(rich_table)

@@ -9,8 +9,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from trailwise.pipeline import actions, maintenance, permissions, query
 from trailwise.pipeline import ingest as _ingest
-from trailwise.pipeline import maintenance, permissions, query
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.lake import Lake
 from trailwise.pipeline.s3 import S3Config, S3Source, parse_s3_uri
@@ -28,6 +28,7 @@ __all__ = [
     "ingest_permissions",
     "list_queries",
     "open_sources",
+    "remap",
     "run_named",
     "run_sql",
     "status",
@@ -158,6 +159,13 @@ def demo(sample_logs: str | Path, lake: str | Path | None = None) -> Any:
     from trailwise.pipeline.demo import run_demo
 
     return run_demo(Path(sample_logs), Lake(lake).root)
+
+
+def remap(lake: str | Path | None = None) -> actions.SyncResult:
+    """Re-derive every event's IAM actions from the lake, in one commit."""
+    target = Lake(lake).require()
+    with target.lock():
+        return actions.sync(target, full=True)
 
 
 def compact(lake: str | Path | None = None) -> maintenance.CompactResult:

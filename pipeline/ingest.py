@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from trailwise.pipeline import keys
+from trailwise.pipeline import actions, keys
 from trailwise.pipeline.decode import (
     IDX_ACCOUNT,
     IDX_EVENT_TIME,
@@ -168,6 +168,7 @@ class IngestResult:
     window: dict[str, Any] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    action_rows_written: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -248,6 +249,10 @@ def ingest(
             )
             records = _summarise(result, outcomes, kept, run_id)
             lake.record_objects(run_id, records)
+            # The IAM actions of the new events; also repairs what a crashed run left unmapped.
+            mapped = actions.sync(lake, processes)
+            result.action_rows_written = mapped.rows_written
+            result.phase_seconds["map"] = mapped.seconds
             if quarantine_dir.exists():
                 result.quarantine_dir = str(quarantine_dir)
             result.seconds = time.perf_counter() - started

@@ -41,6 +41,7 @@ from trailwise.pipeline.schema import EVENTS_SCHEMA
 FORMAT_VERSION = 1
 NAMESPACE = "trailwise"
 EVENTS_TABLE = f"{NAMESPACE}.events"
+ACTIONS_TABLE = f"{NAMESPACE}.event_actions"
 DEFAULT_LAKE = Path("trailwise-lake")
 
 OBJECTS_SCHEMA = pa.schema(
@@ -159,9 +160,8 @@ class Lake:
         return self._catalog
 
     def create(self) -> Lake:
-        """Create the lake's directories, catalog and events table if missing."""
-        from pyiceberg.partitioning import PartitionField, PartitionSpec
-        from pyiceberg.transforms import DayTransform
+        """Create the lake's directories, catalog and tables if missing."""
+        from trailwise.pipeline.actions import ACTIONS_SCHEMA
 
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -172,31 +172,16 @@ class Lake:
             write_atomic(fmt, orjson.dumps({"format_version": FORMAT_VERSION}))
         catalog = self.catalog()
         catalog.create_namespace_if_not_exists(NAMESPACE)
-        if not catalog.table_exists(EVENTS_TABLE):
-            from pyiceberg.io.pyarrow import pyarrow_to_schema
-            from pyiceberg.table.name_mapping import MappedField, NameMapping
-
-            # pyiceberg's pydantic models confuse mypy's view of these constructors.
-            mapping = NameMapping(
-                [
-                    MappedField(field_id=i + 1, names=[f.name])  # type: ignore[call-arg]
-                    for i, f in enumerate(EVENTS_SCHEMA)
-                ]
-            )
-            schema = pyarrow_to_schema(EVENTS_SCHEMA, name_mapping=mapping)
-            time_id = schema.find_field("event_time").field_id
-            spec = PartitionSpec(
-                PartitionField(
-                    source_id=time_id, field_id=1000, transform=DayTransform(), name="event_date"
-                )
-            )
-            catalog.create_table(
-                EVENTS_TABLE, schema=schema, partition_spec=spec, properties=_TABLE_PROPERTIES
-            )
+        for name, arrow_schema in ((EVENTS_TABLE, EVENTS_SCHEMA), (ACTIONS_TABLE, ACTIONS_SCHEMA)):
+            if not catalog.table_exists(name):
+                _create_day_partitioned(catalog, name, arrow_schema)
         return self
 
     def events_table(self) -> Any:
         return self.catalog().load_table(EVENTS_TABLE)
+
+    def actions_table(self) -> Any:
+        return self.catalog().load_table(ACTIONS_TABLE)
 
     def day_files(self, first: date, last: date, table: Any = None) -> list[DayFiles]:
         """Data files of the current snapshot for each day in [first, last]."""
@@ -215,11 +200,11 @@ class Lake:
             by_day.setdefault(day, []).append(local_path(task.file.file_path))
         return [DayFiles(day, tuple(sorted(paths))) for day, paths in sorted(by_day.items())]
 
-    def data_files(self) -> list[str]:
-        """Every data file of the current snapshot (local paths), sorted."""
-        if not self.exists():
+    def data_files(self, table_name: str = EVENTS_TABLE) -> list[str]:
+        """Every data file of a table's current snapshot (local paths), sorted."""
+        if not self.exists() or not self.catalog().table_exists(table_name):
             return []
-        table = self.events_table()
+        table = self.catalog().load_table(table_name)
         return sorted(local_path(t.file.file_path) for t in table.scan().plan_files())
 
     # -- state ----------------------------------------------------------------------------
@@ -241,11 +226,15 @@ class Lake:
             con.close()
         return {(str(u), str(f)) for u, f in rows}
 
-    def record_objects(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+    def record_objects(self, run_id: str, rows: list[dict[str, Any]] | pa.Table) -> None:
         """Write this run's object records; called only after the data commit."""
-        if not rows:
+        if len(rows) == 0:
             return
-        table = pa.Table.from_pylist(rows, schema=OBJECTS_SCHEMA)
+        table = (
+            rows
+            if isinstance(rows, pa.Table)
+            else pa.Table.from_pylist(rows, schema=OBJECTS_SCHEMA)
+        )
         self.objects_dir.mkdir(parents=True, exist_ok=True)
         final = self.objects_dir / f"{run_id}.parquet"
         tmp = self.objects_dir / f".{run_id}.parquet.tmp"
@@ -316,6 +305,30 @@ class Lake:
                     shutil.rmtree(run_dir, ignore_errors=True)
         for tmp in self.objects_dir.glob(".*.tmp") if self.objects_dir.exists() else []:
             tmp.unlink(missing_ok=True)
+
+
+def _create_day_partitioned(catalog: Any, name: str, arrow_schema: pa.Schema) -> None:
+    """An Iceberg table of ``arrow_schema`` partitioned by day(event_time)."""
+    from pyiceberg.io.pyarrow import pyarrow_to_schema
+    from pyiceberg.partitioning import PartitionField, PartitionSpec
+    from pyiceberg.table.name_mapping import MappedField, NameMapping
+    from pyiceberg.transforms import DayTransform
+
+    # pyiceberg's pydantic models confuse mypy's view of these constructors.
+    mapping = NameMapping(
+        [
+            MappedField(field_id=i + 1, names=[f.name])  # type: ignore[call-arg]
+            for i, f in enumerate(arrow_schema)
+        ]
+    )
+    schema = pyarrow_to_schema(arrow_schema, name_mapping=mapping)
+    time_id = schema.find_field("event_time").field_id
+    spec = PartitionSpec(
+        PartitionField(
+            source_id=time_id, field_id=1000, transform=DayTransform(), name="event_date"
+        )
+    )
+    catalog.create_table(name, schema=schema, partition_spec=spec, properties=_TABLE_PROPERTIES)
 
 
 def local_path(uri: str) -> str:

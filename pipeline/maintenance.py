@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from trailwise.pipeline.lake import Lake, local_path
+from trailwise.pipeline import actions
+from trailwise.pipeline.lake import Lake, local_path, new_run_id
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 
 COMPACT_GROUP_BYTES = 64 << 20  # compressed bytes rewritten at once; bounds memory (~8x in Arrow)
@@ -50,6 +53,22 @@ def status(lake: Lake) -> dict[str, Any]:
             "accounts": accounts,
             "regions": regions,
         }
+    action_files = [local_path(t.file.file_path) for t in lake.actions_table().scan().plan_files()]
+    out["mapping_version"] = actions.mapping_version()
+    out["action_rows"] = 0
+    out["stale_action_rows"] = 0
+    if action_files:
+        con = duckdb.connect()
+        try:
+            counts = con.execute(
+                "select count(*), count(*) filter (where mapping_version <> $version) "
+                "from read_parquet($files, hive_partitioning = false)",
+                {"files": action_files, "version": out["mapping_version"]},
+            ).fetchone()
+        finally:
+            con.close()
+        assert counts is not None
+        out["action_rows"], out["stale_action_rows"] = counts
     runs = lake.runs()
     out["runs"] = len(runs)
     out["last_runs"] = runs[-5:]
@@ -70,6 +89,7 @@ class CompactResult:
     rows: int = 0
     snapshots_expired: int = 0
     files_deleted: int = 0
+    state_files_merged: int = 0
     seconds: float = 0.0
     days: list[str] = field(default_factory=list)
 
@@ -123,9 +143,31 @@ def compact(lake: Lake, expire_older_than: timedelta = timedelta(days=7)) -> Com
             finally:
                 con.close()
         result.days_compacted = len(result.days)
-        result.snapshots_expired, result.files_deleted = _expire(lake, expire_older_than)
+        # Compacted days have new events files: their actions follow them.
+        actions.sync(lake)
+        expired_events, deleted_events = _expire(lake, lake.events_table(), expire_older_than)
+        expired_actions, deleted_actions = _expire(lake, lake.actions_table(), expire_older_than)
+        result.snapshots_expired = expired_events + expired_actions
+        result.files_deleted = deleted_events + deleted_actions
+        result.state_files_merged = _merge_object_records(lake)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _merge_object_records(lake: Lake) -> int:
+    """One object-record file instead of one per run, so the next run's lookup opens one file.
+
+    The merged file lands before the originals go: a crash in between leaves duplicate records,
+    which lookups already tolerate.
+    """
+    files = sorted(lake.objects_dir.glob("*.parquet")) if lake.objects_dir.exists() else []
+    if len(files) < 2:
+        return 0
+    merged = pa.concat_tables(pq.read_table(f) for f in files)
+    lake.record_objects(f"merged-{new_run_id()}", merged)
+    for f in files:
+        f.unlink()
+    return len(files)
 
 
 def _size_groups(files: list[Any]) -> list[list[Any]]:
@@ -140,9 +182,9 @@ def _size_groups(files: list[Any]) -> list[list[Any]]:
     return [g for g in groups if g]
 
 
-def _expire(lake: Lake, older_than: timedelta) -> tuple[int, int]:
-    """Expire old snapshots, then delete data and manifest files no remaining snapshot uses."""
-    table = lake.events_table()
+def _expire(lake: Lake, table: Any, older_than: timedelta) -> tuple[int, int]:
+    """Expire a table's old snapshots, then delete data and manifest files no remaining snapshot
+    uses."""
     cutoff = datetime.now(UTC) - older_than
     current = table.metadata.current_snapshot_id
     old = [
@@ -152,7 +194,7 @@ def _expire(lake: Lake, older_than: timedelta) -> tuple[int, int]:
     ]
     if old:
         table.maintenance.expire_snapshots().by_ids(old).commit()
-        table = lake.events_table()
+        table = lake.catalog().load_table(table.name())
     referenced: set[str] = set()
     for snapshot in table.metadata.snapshots:
         referenced.add(local_path(snapshot.manifest_list))

