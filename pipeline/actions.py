@@ -73,6 +73,7 @@ INPUT_COLUMNS = [
     "additional_event_data",
 ]
 INLINE_FILES = 4  # fewer files than this are mapped in-process
+MAP_BATCH_ROWS = 16_384
 
 
 @lru_cache(maxsize=1)
@@ -121,15 +122,22 @@ def map_table(events: pa.Table) -> pa.Table:
 
 
 def _map_file(task: tuple[str, str]) -> tuple[str, int]:
-    """Worker: map one events data file into its actions file."""
+    """Worker: map one events data file into its actions file, a batch of rows at a time (a
+    day's file can hold millions of events)."""
     events_file, out = task
-    table = map_table(pq.read_table(events_file, columns=INPUT_COLUMNS))
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd")
+    rows = 0
+    with pq.ParquetWriter(tmp, ACTIONS_SCHEMA, compression="zstd") as writer:
+        for batch in pq.ParquetFile(events_file).iter_batches(
+            MAP_BATCH_ROWS, columns=INPUT_COLUMNS
+        ):
+            mapped = map_table(pa.Table.from_batches([batch]))
+            writer.write_table(mapped)
+            rows += mapped.num_rows
     tmp.replace(target)
-    return out, table.num_rows
+    return out, rows
 
 
 @dataclass
