@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_LAKE ?= demo-lake
 
-.PHONY: install demo test lint typecheck bench sample-logs clean
+.PHONY: install demo test bench sample-logs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,7 @@ test: install
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: install
+	$(BIN)/python bench/bench_mapping.py
 	$(BIN)/python bench/bench_ingest.py
 
 sample-logs: install

@@ -290,6 +290,7 @@ def main() -> None:
         "trailwise_seconds": round(ours["seconds"], 2),
         "events_per_second": round(args.events / ours["seconds"]),
         "ratio_to_floor": round(ours["seconds"] / floor_s, 2),
+        "phase_seconds": ours["summary"]["phase_seconds"],
         "rerun_seconds": round(rerun["seconds"], 2),
         "duckdb_seconds": round(duck_s, 2) if duck_s else None,
         "duckdb_over_trailwise": round(duck_s / ours["seconds"], 2) if duck_s else None,

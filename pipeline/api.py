@@ -13,7 +13,7 @@ from trailwise.pipeline import actions, maintenance, permissions, query
 from trailwise.pipeline import ingest as _ingest
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.lake import Lake
-from trailwise.pipeline.s3 import S3Config, S3Source, parse_s3_uri
+from trailwise.pipeline.s3 import S3Config, S3Source, parse_s3_uri, s3_uri
 from trailwise.pipeline.sources import LocalSource, Source
 
 FIRST_RUN_DAYS = 7
@@ -49,7 +49,7 @@ def open_sources(
     for spec in specs:
         if spec.startswith("s3://"):
             bucket, prefix = parse_s3_uri(spec)
-            first, last = listing_days(lake, spec.rstrip("/"), window, first_run_days)
+            first, last = listing_days(lake, s3_uri(bucket, prefix), window, first_run_days)
             sources.append(
                 S3Source(
                     bucket,

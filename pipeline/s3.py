@@ -100,6 +100,11 @@ def _error_code(exc: Any) -> str:
     return str(exc.response.get("Error", {}).get("Code", "error"))
 
 
+def s3_uri(bucket: str, prefix: str) -> str:
+    """The canonical URI of a bucket source: no trailing slash."""
+    return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+
+
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://bucket/prefix`` -> (bucket, prefix without slashes at either end)."""
     if not uri.startswith("s3://"):
@@ -145,7 +150,7 @@ class S3Source:
 
     @property
     def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+        return s3_uri(self.bucket, self.prefix)
 
     # -- listing --------------------------------------------------------------------------
     def _list(self, prefix: str, delimiter: bool) -> Iterator[tuple[str, dict[str, Any] | None]]:
