@@ -153,8 +153,10 @@ def ingest(
 def _progress_printer() -> Any:
     def show(p: IngestProgress) -> None:
         rate = p.events / p.seconds if p.seconds else 0
+        doing = {"commit": "  deduplicating and committing", "map": "  mapping to IAM actions"}
         sys.stderr.write(
             f"\r{p.files_done}/{p.files_total} files  {p.events:,} events  {rate:,.0f} events/s"
+            f"{doing.get(p.phase, '')}\x1b[K"
         )
         sys.stderr.flush()
 

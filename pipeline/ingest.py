@@ -109,12 +109,13 @@ class Window:
 
 @dataclass
 class IngestProgress:
-    """Passed to the progress callback after each chunk."""
+    """Passed to the progress callback after each chunk, and when a later phase starts."""
 
     files_done: int
     files_total: int
     events: int
     seconds: float
+    phase: str = "decode"  # decode | commit | map
 
 
 @dataclass
@@ -243,6 +244,7 @@ def ingest(
             result.phase_seconds["decode"] = round(
                 time.perf_counter() - started - result.phase_seconds["list"], 3
             )
+            _announce(progress, "commit", outcomes, started)
             kept = _commit(lake, staged, run_id, result) if staged else Counter()
             result.phase_seconds["commit"] = round(
                 time.perf_counter() - started - sum(result.phase_seconds.values()), 3
@@ -250,6 +252,7 @@ def ingest(
             records = _summarise(result, outcomes, kept, run_id)
             lake.record_objects(run_id, records)
             # The IAM actions of the new events; also repairs what a crashed run left unmapped.
+            _announce(progress, "map", outcomes, started)
             mapped = actions.sync(lake, processes)
             result.action_rows_written = mapped.rows_written
             result.phase_seconds["map"] = mapped.seconds
@@ -283,6 +286,15 @@ def ingest(
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
     return result
+
+
+def _announce(
+    progress: Progress | None, phase: str, outcomes: list[FileOutcome], started: float
+) -> None:
+    if progress:
+        events = sum(o.decoded for o in outcomes)
+        elapsed = time.perf_counter() - started
+        progress(IngestProgress(len(outcomes), len(outcomes), events, elapsed, phase))
 
 
 def _now_iso() -> str:
