@@ -111,9 +111,8 @@ def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        if value[-1:] == "Z":  # CloudTrail's own form: no time-zone object needed
-            return datetime.fromisoformat(value[:-1])
-        parsed = datetime.fromisoformat(value)
+        # CloudTrail's own form ends in Z: parsing without it needs no time-zone object.
+        parsed = datetime.fromisoformat(value[:-1] if value[-1:] == "Z" else value)
     except ValueError:
         return None
     if parsed.tzinfo is None:

@@ -209,3 +209,16 @@ def test_json_nested_beyond_any_parser_limit_is_a_quarantined_record_not_a_crash
     deep = b'{"Records": [' + b"[" * 5000 + b"]" * 5000 + b"]}"
     decoded = decode(deep, delivery_name())
     assert decoded.kind == "quarantined"
+
+
+def test_odd_time_forms_are_normalised_or_quarantined_never_mixed():
+    events = [
+        an_event(eventTime="2026-11-02T12:00:00+0200Z"),
+        an_event(eventTime="2026-11-02 10:00:00"),
+        an_event(eventTime="2026-11-02T10:00:00.250Z"),
+        an_event(eventTime="Z"),
+    ]
+    decoded = decode(orjson.dumps(events))
+    times = [r["event_time"].isoformat() for r in rows_as_dicts(decoded)]
+    assert times == ["2026-11-02T10:00:00", "2026-11-02T10:00:00", "2026-11-02T10:00:00.250000"]
+    assert [q.reason for q in decoded.quarantined] == ["eventTime 'Z' is not a timestamp"]
