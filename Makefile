@@ -32,6 +32,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/bench_mapping.py
+	$(BIN)/python bench/bench_expand.py
 	$(BIN)/python bench/bench_ingest.py
 
 sample-logs: install

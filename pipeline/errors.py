@@ -29,6 +29,14 @@ class SourceReadError(TrailwiseError):
     """One object or file could not be read; the run goes on and reports it by name."""
 
 
+class SnapshotError(TrailwiseError):
+    """An IAM snapshot file or document cannot be read as authorization details."""
+
+
+class PolicyError(TrailwiseError):
+    """A policy document cannot be expanded (an unknown Effect, no Action, ...)."""
+
+
 class LakeError(TrailwiseError):
     """The lake directory is missing, unreadable or in a state trailwise cannot use."""
 

@@ -34,5 +34,6 @@ def test_the_built_wheel_carries_only_trailwise_packages_with_their_data(tmp_pat
     assert "trailwise/queries/used_actions.sql" in names
     assert "trailwise/pipeline/mapping/engine.py" in names
     assert "trailwise/pipeline/mapping/operations.json" in names
+    assert "trailwise/pipeline/iam/expand.py" in names
     assert "trailwise/cli/main.py" in names
     assert not any(n.startswith(("trailwise/__init__", "cli/", "pipeline/")) for n in names)
