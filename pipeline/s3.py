@@ -23,6 +23,7 @@ from trailwise.pipeline.errors import SourceError, SourceReadError
 from trailwise.pipeline.sources import SourceObject
 
 UNKNOWN_KEYS_NAMED = 20
+DAY_BY_DAY_LIMIT = 62  # longer windows discover which days exist first
 DEFAULT_MAX_ATTEMPTS = 8
 # Our own attempts on top of botocore's, for what it cannot see: bodies cut short, resets mid-body.
 READ_ATTEMPTS = 4
@@ -221,9 +222,35 @@ class S3Source:
                 for region in self._children(f"{base}{kind}/"):
                     if self.regions and region not in self.regions:
                         continue
-                    for day in days:
+                    region_prefix = f"{base}{kind}/{region}/"
+                    for day in self._days_in(region_prefix, days):
                         day_prefix = keys.day_prefix(self.prefix, org, account, kind, region, day)
                         yield from self._day_objects(day_prefix)
+
+    def _days_in(self, region_prefix: str, days: list[date]) -> list[date]:
+        """The window's days to list under one region. A short window lists each day; a long
+        one (a backfill) first asks which years, months and days exist, so that years of
+        empty days cost a few delimiter listings instead of one request per day."""
+        if len(days) <= DAY_BY_DAY_LIMIT:
+            return days
+        wanted = set(days)
+        found: list[date] = []
+        years = {d.year for d in days}
+        for year in self._children(region_prefix):
+            if not (year.isdigit() and int(year) in years):
+                continue
+            months = {d.month for d in days if d.year == int(year)}
+            for month in self._children(f"{region_prefix}{year}/"):
+                if not (month.isdigit() and int(month) in months):
+                    continue
+                for day in self._children(f"{region_prefix}{year}/{month}/"):
+                    try:
+                        candidate = date(int(year), int(month), int(day))
+                    except ValueError:
+                        continue
+                    if candidate in wanted:
+                        found.append(candidate)
+        return sorted(found)
 
     def _day_objects(self, day_prefix: str) -> Iterator[SourceObject]:
         for key, item in self._list(day_prefix, delimiter=False):

@@ -295,3 +295,19 @@ def test_the_lake_records_each_object_with_its_etag_size_and_events(
     )
     assert recorded == {(f"s3://{bucket}/{key}", etag)}
     assert len(data) > 0
+
+
+def test_a_long_backfill_lists_only_the_days_that_exist(cli, proxy, bucket, lake_dir):
+    s3 = s3_client(proxy.url)
+    old, recent = date(2025, 3, 14), TODAY - timedelta(days=2)
+    given_log_object(s3, bucket, trail_key(old), events_on(old, 2))
+    given_log_object(s3, bucket, trail_key(recent), events_on(recent, 3))
+    proxy.clear()
+    code, summary = ingest_s3(cli, bucket, lake_dir, proxy.url, "--since", "2025-01-01")
+    assert (code, summary["events_written"]) == (0, 5)
+    day_listings = [p for p in proxy.list_prefixes() if p.count("/") >= 8]
+    assert sorted(day_listings) == sorted(
+        keys.day_prefix("trail", None, "111122223333", "CloudTrail", "us-east-1", d)
+        for d in (old, recent)
+    )
+    assert summary["list_requests"] < 20
