@@ -8,12 +8,13 @@ counted; keys that fit no part of the grammar are counted and named, never downl
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -227,14 +228,14 @@ class S3Source:
                         day_prefix = keys.day_prefix(self.prefix, org, account, kind, region, day)
                         yield from self._day_objects(day_prefix)
 
-    def _days_in(self, region_prefix: str, days: list[date]) -> list[date]:
+    def _days_in(self, region_prefix: str, days: Sequence[date]) -> Sequence[date]:
         """The window's days to list under one region. A short window lists each day; a long
         one (a backfill) first asks which years, months and days exist, so that years of
         empty days cost a few delimiter listings instead of one request per day."""
         if len(days) <= DAY_BY_DAY_LIMIT:
             return days
-        wanted = set(days)
-        found: list[date] = []
+        wanted: set[date] = set(days)
+        found: builtins.list[date] = []  # the method `list` shadows the builtin here
         years = {d.year for d in days}
         for year in self._children(region_prefix):
             if not (year.isdigit() and int(year) in years):
