@@ -337,6 +337,44 @@ def remap(
         )
 
 
+iam_app = typer.Typer(
+    help="IAM snapshots in the lake.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(iam_app, name="iam")
+
+
+@iam_app.command("load")
+def iam_load(
+    file: Annotated[
+        Path, typer.Argument(help="Output of 'aws iam get-account-authorization-details'.")
+    ],
+    lake: LakeOpt = None,
+    captured_at: Annotated[
+        str | None, typer.Option(help="When the snapshot was taken [default: now].")
+    ] = None,
+    fmt: Annotated[
+        SummaryFormat, typer.Option("--format", help="Output format.")
+    ] = SummaryFormat.text,
+) -> None:
+    """Load an IAM snapshot (one or several accounts) and the permissions it grants."""
+    with _reporting():
+        result = api.iam_load(file, lake, parse_when(captured_at))
+    if fmt is SummaryFormat.json:
+        _echo_json(result.to_dict())
+        return
+    verb = "loaded" if result.is_new else "already in the lake:"
+    typer.echo(
+        f"{verb} snapshot {result.snapshot_id} of {', '.join(result.accounts)} "
+        f"captured {result.captured_at}"
+        + (
+            f": {result.rows['principals']} principals, {result.rows['policies']} policies, "
+            f"{result.rows['grants']:,} granted actions"
+            if result.is_new
+            else ""
+        )
+    )
+
+
 permissions_app = typer.Typer(
     help="The IAM policies trailwise itself needs.", no_args_is_help=True, rich_markup_mode=None
 )

@@ -24,6 +24,7 @@ __all__ = [
     "UsageError",
     "compact",
     "demo",
+    "iam_load",
     "ingest",
     "ingest_permissions",
     "list_queries",
@@ -145,6 +146,15 @@ def list_queries() -> list[query.NamedQuery]:
 def status(lake: str | Path | None = None) -> dict[str, Any]:
     """What the lake holds and what its last runs did."""
     return maintenance.status(Lake(lake))
+
+
+def iam_load(
+    path: str | Path, lake: str | Path | None = None, captured_at: datetime | None = None
+) -> Any:
+    """Load an ``aws iam get-account-authorization-details`` file into the lake."""
+    from trailwise.pipeline.iam.store import load_into_lake
+
+    return load_into_lake(Lake(lake), Path(path).expanduser(), captured_at)
 
 
 def ingest_permissions(

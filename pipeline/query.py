@@ -117,7 +117,22 @@ def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
         )
         relation.create_view(view)
     con.from_arrow(catalogue_table()).create_view("iam_actions")
+    _iam_views(con, lake)
     return con
+
+
+def _iam_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """``iam_<table>`` views over the latest IAM snapshot of each account, when there is one."""
+    from trailwise.pipeline.iam import store
+
+    latest = store.latest(lake)
+    if latest.num_rows == 0:
+        return
+    chosen = con.from_arrow(latest)
+    for name in store.TABLES:
+        files = store.table_files(lake, name, latest.column("snapshot_id").to_pylist())
+        rows = con.read_parquet(files, hive_partitioning=False)
+        rows.join(chosen, "snapshot_id, account_id", how="semi").create_view(f"iam_{name}")
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,180 @@
+"""IAM snapshots in the lake: ``LAKE/iam/SNAPSHOT_ID/TABLE.parquet`` plus ``manifest.json``.
+
+A snapshot lands whole or not at all: its tables (and the grants its policies expand to) are
+written into a temporary folder that is renamed into place last. Loading the same content twice
+is a no-op (the snapshot id is a hash of the content). Queries see, per account, the snapshot
+with the latest capture time (:func:`latest_tables`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from trailwise.pipeline.iam.expand import expand_all
+from trailwise.pipeline.iam.snapshot import Snapshot, load_file, to_tables
+from trailwise.pipeline.lake import Lake, write_atomic
+from trailwise.pipeline.mapping import action_info
+
+FORMAT_VERSION = 1
+TABLES = (
+    "principals",
+    "groups",
+    "group_members",
+    "policies",
+    "attachments",
+    "inline_policies",
+    "access_keys",
+    "grants",
+)
+_L = pa.list_(pa.string())
+GRANTS_SCHEMA = pa.schema(
+    [
+        ("snapshot_id", pa.string()),
+        ("captured_at", pa.timestamp("us", tz="UTC")),
+        ("account_id", pa.string()),
+        ("principal_arn", pa.string()),
+        ("action", pa.string()),
+        ("service", pa.string()),
+        ("access_level", pa.string()),
+        ("resource_scope", _L),  # ["*"] or the ARN patterns of the granting statements
+        ("is_not_resource", pa.bool_()),
+        ("is_conditional", pa.bool_()),
+        ("conditions", pa.string()),
+        ("granted_by", _L),
+        ("is_bounded_by_boundary", pa.bool_()),
+        ("is_conditionally_denied", pa.bool_()),
+        ("denied_resources", _L),
+        ("denied_by", _L),
+    ]
+)
+
+
+@dataclass
+class IamLoadResult:
+    snapshot_id: str
+    source: str
+    accounts: list[str]
+    captured_at: str
+    is_new: bool
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def iam_dir(lake: Lake) -> Path:
+    return lake.root / "iam"
+
+
+def grants_table(snapshot: Snapshot) -> pa.Table:
+    """Every principal's granted actions, one row per (principal, action)."""
+    account_of = {p.arn: p.account_id for p in snapshot.principals}
+    cols: dict[str, list[Any]] = {name: [] for name in GRANTS_SCHEMA.names}
+    for grant in expand_all(snapshot):
+        service, level = action_info(grant.action) or (grant.action.split(":", 1)[0], None)
+        scope = grant.resource_scope
+        cols["principal_arn"].append(grant.principal_arn)
+        cols["account_id"].append(account_of.get(grant.principal_arn))
+        cols["action"].append(grant.action)
+        cols["service"].append(service)
+        cols["access_level"].append(level)
+        cols["resource_scope"].append([scope] if isinstance(scope, str) else list(scope))
+        cols["is_not_resource"].append(grant.is_not_resource)
+        cols["is_conditional"].append(grant.is_conditional)
+        cols["conditions"].append(grant.conditions)
+        cols["granted_by"].append(list(grant.granted_by))
+        cols["is_bounded_by_boundary"].append(grant.is_bounded_by_boundary)
+        cols["is_conditionally_denied"].append(grant.is_conditionally_denied)
+        cols["denied_resources"].append(list(grant.denied_resources))
+        cols["denied_by"].append(list(grant.denied_by))
+    rows = len(cols["action"])
+    cols["snapshot_id"] = [snapshot.snapshot_id] * rows
+    cols["captured_at"] = [snapshot.captured_at] * rows
+    return pa.table(cols, schema=GRANTS_SCHEMA)
+
+
+def load_into_lake(lake: Lake, path: Path, captured_at: datetime | None = None) -> IamLoadResult:
+    """Load one authorization-details file (one or several accounts) into the lake."""
+    started = time.perf_counter()
+    when = captured_at or datetime.now(UTC)
+    snapshot = load_file(path, captured_at=when)
+    result = IamLoadResult(
+        snapshot_id=snapshot.snapshot_id,
+        source=str(path),
+        accounts=sorted({p.account_id for p in snapshot.principals}),
+        captured_at=when.isoformat(),
+        is_new=True,
+    )
+    lake.create()
+    with lake.lock():
+        target = iam_dir(lake) / snapshot.snapshot_id
+        if (target / "manifest.json").exists():
+            stored = orjson.loads((target / "manifest.json").read_bytes())
+            result.is_new = False
+            result.captured_at = stored["captured_at"]
+            result.seconds = round(time.perf_counter() - started, 3)
+            return result
+        tables = to_tables(snapshot)
+        tables["grants"] = grants_table(snapshot)
+        tmp = iam_dir(lake) / f".{snapshot.snapshot_id}.{uuid.uuid4().hex[:8]}.tmp"
+        tmp.mkdir(parents=True)
+        try:
+            for name in TABLES:
+                pq.write_table(tables[name], tmp / f"{name}.parquet", compression="zstd")
+                result.rows[name] = tables[name].num_rows
+            manifest = {
+                "format_version": FORMAT_VERSION,
+                "snapshot_id": snapshot.snapshot_id,
+                "captured_at": result.captured_at,
+                "accounts": result.accounts,
+                "source": result.source,
+                "rows": result.rows,
+            }
+            write_atomic(tmp / "manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+            shutil.rmtree(target, ignore_errors=True)  # a folder without manifest: a dead load
+            tmp.rename(target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def manifests(lake: Lake) -> list[dict[str, Any]]:
+    """Every complete snapshot's manifest, oldest capture first."""
+    root = iam_dir(lake)
+    found = (
+        [orjson.loads(p.read_bytes()) for p in root.glob("*/manifest.json")]
+        if root.exists()
+        else []
+    )
+    return sorted(found, key=lambda m: (m["captured_at"], m["snapshot_id"]))
+
+
+def latest(lake: Lake) -> pa.Table:
+    """(snapshot_id, account_id) of the latest snapshot of each account."""
+    chosen: dict[str, str] = {}
+    for manifest in manifests(lake):
+        for account in manifest["accounts"]:
+            chosen[account] = manifest["snapshot_id"]
+        # AWS managed policies (account "aws") come from the newest snapshot of all.
+        chosen["aws"] = manifest["snapshot_id"]
+    return pa.table(
+        {"snapshot_id": list(chosen.values()), "account_id": list(chosen.keys())},
+        schema=pa.schema([("snapshot_id", pa.string()), ("account_id", pa.string())]),
+    )
+
+
+def table_files(lake: Lake, name: str, snapshot_ids: list[str]) -> list[str]:
+    return [str(iam_dir(lake) / sid / f"{name}.parquet") for sid in sorted(set(snapshot_ids))]
