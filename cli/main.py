@@ -346,9 +346,19 @@ app.add_typer(iam_app, name="iam")
 @iam_app.command("load")
 def iam_load(
     file: Annotated[
-        Path, typer.Argument(help="Output of 'aws iam get-account-authorization-details'.")
-    ],
+        Path | None, typer.Argument(help="Output of 'aws iam get-account-authorization-details'.")
+    ] = None,
     lake: LakeOpt = None,
+    from_aws: Annotated[
+        bool, typer.Option("--from-aws", help="Fetch the snapshot with boto3 instead.")
+    ] = False,
+    profile: Annotated[str | None, typer.Option(help="AWS profile (--from-aws).")] = None,
+    role_arn: Annotated[
+        str | None, typer.Option(help="Assume this role first (--from-aws).")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="IAM/STS endpoint (--from-aws; emulators).")
+    ] = None,
     captured_at: Annotated[
         str | None, typer.Option(help="When the snapshot was taken [default: now].")
     ] = None,
@@ -358,7 +368,10 @@ def iam_load(
 ) -> None:
     """Load an IAM snapshot (one or several accounts) and the permissions it grants."""
     with _reporting():
-        result = api.iam_load(file, lake, parse_when(captured_at))
+        if not from_aws and (profile or role_arn or endpoint_url):
+            raise api.UsageError("--profile, --role-arn and --endpoint-url go with --from-aws")
+        aws = api.S3Config(endpoint_url, profile, None, role_arn) if from_aws else None
+        result = api.iam_load(file, lake, parse_when(captured_at), aws)
     if fmt is SummaryFormat.json:
         _echo_json(result.to_dict())
         return

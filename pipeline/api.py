@@ -149,12 +149,19 @@ def status(lake: str | Path | None = None) -> dict[str, Any]:
 
 
 def iam_load(
-    path: str | Path, lake: str | Path | None = None, captured_at: datetime | None = None
+    path: str | Path | None,
+    lake: str | Path | None = None,
+    captured_at: datetime | None = None,
+    aws: S3Config | None = None,
 ) -> Any:
-    """Load an ``aws iam get-account-authorization-details`` file into the lake."""
+    """Load an ``aws iam get-account-authorization-details`` file, or fetch it with ``aws``."""
     from trailwise.pipeline.iam.store import load_into_lake
 
-    return load_into_lake(Lake(lake), Path(path).expanduser(), captured_at)
+    if (path is None) == (aws is None):
+        raise UsageError("give either a snapshot FILE or --from-aws")
+    return load_into_lake(
+        Lake(lake), Path(path).expanduser() if path is not None else None, captured_at, aws
+    )
 
 
 def ingest_permissions(

@@ -57,19 +57,16 @@ def s3_client(config: S3Config) -> Any:
         return client
 
 
-def _make_client(config: S3Config) -> Any:
+def aws_session(config: S3Config, session_name: str = "trailwise-ingest") -> Any:
+    """A boto3 session from the standard chain (or ``profile``), through ``role_arn`` if set."""
     import boto3
-    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         session = boto3.Session(profile_name=config.profile, region_name=config.region)
         if config.role_arn:
             sts = session.client("sts", endpoint_url=config.endpoint_url)
-            params: dict[str, Any] = {
-                "RoleArn": config.role_arn,
-                "RoleSessionName": "trailwise-ingest",
-            }
+            params: dict[str, Any] = {"RoleArn": config.role_arn, "RoleSessionName": session_name}
             if config.external_id:
                 params["ExternalId"] = config.external_id
             creds = sts.assume_role(**params)["Credentials"]
@@ -86,6 +83,13 @@ def _make_client(config: S3Config) -> Any:
         ) from None
     except BotoCoreError as exc:
         raise SourceError(f"cannot set up AWS credentials: {exc}") from None
+    return session
+
+
+def _make_client(config: S3Config) -> Any:
+    from botocore.config import Config
+
+    session = aws_session(config)
     # Adaptive retries back off on SlowDown/503, 5xx and connection errors; AWS_MAX_ATTEMPTS
     # overrides the attempts as it does for every botocore client.
     attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)

@@ -112,3 +112,52 @@ def test_a_malformed_snapshot_is_one_line_and_nothing_lands(cli, tmp_path, lake_
     assert len(result.stderr.strip().splitlines()) == 1
     root = iam_dir(Lake(lake_dir))
     assert not root.exists() or not any(root.iterdir())
+
+
+def test_a_snapshot_is_fetched_from_aws_page_by_page(cli, moto_endpoint, lake_dir):
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-east-1")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+            }
+        ],
+    }
+    suffix = lake_dir.parent.name[-8:]
+    for n in range(3):
+        role = f"fetched-{suffix}-{n}"
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+        iam.put_role_policy(
+            RoleName=role,
+            PolicyName="read",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "s3:Get*Tagging", "Resource": "*"}],
+                }
+            ),
+        )
+    result = cli.json(
+        "iam", "load", "--from-aws", "--endpoint-url", moto_endpoint, "--lake", lake_dir
+    )
+    assert result["is_new"] and result["source"] == "aws:default credentials"
+    rows = sql(
+        lake_dir,
+        f"""
+        select principal_arn, list(action order by action) as actions from iam_grants
+        where principal_arn like '%fetched-{suffix}-%' group by 1 order by 1""",
+    )
+    assert len(rows) == 3
+    assert {"s3:GetBucketTagging", "s3:GetObjectTagging"} <= set(rows[0]["actions"])
+    assert all(a.startswith("s3:Get") and a.endswith("Tagging") for a in rows[0]["actions"])
+
+
+def test_a_file_and_from_aws_together_are_a_usage_error(cli, lake_dir):
+    result = cli("iam", "load", PROD, "--from-aws", "--lake", lake_dir)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: give either a snapshot FILE or --from-aws"

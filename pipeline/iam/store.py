@@ -20,8 +20,14 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.iam.expand import expand_all
-from trailwise.pipeline.iam.snapshot import Snapshot, load_file, to_tables
+from trailwise.pipeline.iam.snapshot import (
+    Snapshot,
+    load_authorization_details,
+    load_file,
+    to_tables,
+)
 from trailwise.pipeline.lake import Lake, write_atomic
 from trailwise.pipeline.mapping import action_info
 
@@ -104,14 +110,27 @@ def grants_table(snapshot: Snapshot) -> pa.Table:
     return pa.table(cols, schema=GRANTS_SCHEMA)
 
 
-def load_into_lake(lake: Lake, path: Path, captured_at: datetime | None = None) -> IamLoadResult:
-    """Load one authorization-details file (one or several accounts) into the lake."""
+def load_into_lake(
+    lake: Lake,
+    path: Path | None = None,
+    captured_at: datetime | None = None,
+    aws: Any = None,
+) -> IamLoadResult:
+    """Load one authorization-details file (one or several accounts), or with ``aws`` (an
+    :class:`~trailwise.pipeline.s3.S3Config`) fetch the caller's account, into the lake."""
     started = time.perf_counter()
     when = captured_at or datetime.now(UTC)
-    snapshot = load_file(path, captured_at=when)
+    if aws is not None:
+        source = f"aws:{aws.role_arn or aws.profile or 'default credentials'}"
+        snapshot = load_authorization_details(fetch_from_aws(aws), source, when)
+    elif path is not None:
+        source = str(path)
+        snapshot = load_file(path, captured_at=when)
+    else:
+        raise UsageError("give a snapshot FILE or --from-aws")
     result = IamLoadResult(
         snapshot_id=snapshot.snapshot_id,
-        source=str(path),
+        source=source,
         accounts=sorted({p.account_id for p in snapshot.principals}),
         captured_at=when.isoformat(),
         is_new=True,
@@ -178,3 +197,37 @@ def latest(lake: Lake) -> pa.Table:
 
 def table_files(lake: Lake, name: str, snapshot_ids: list[str]) -> list[str]:
     return [str(iam_dir(lake) / sid / f"{name}.parquet") for sid in sorted(set(snapshot_ids))]
+
+
+def fetch_from_aws(config: Any) -> dict[str, Any]:
+    """``get-account-authorization-details`` of the caller's account, every page, as the CLI
+    prints it (one document, dates as ISO text)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from trailwise.pipeline.errors import SourceError
+    from trailwise.pipeline.s3 import aws_session
+
+    client = aws_session(config, "trailwise-iam-snapshot").client(
+        "iam", endpoint_url=config.endpoint_url
+    )
+    doc: dict[str, list[Any]] = {
+        "UserDetailList": [],
+        "GroupDetailList": [],
+        "RoleDetailList": [],
+        "Policies": [],
+    }
+    try:
+        for page in client.get_paginator("get_account_authorization_details").paginate():
+            for key, items in doc.items():
+                items.extend(page.get(key, []))
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise SourceError(
+            f"iam:GetAccountAuthorizationDetails failed: {code}",
+            hint="the caller needs iam:GetAccountAuthorizationDetails",
+        ) from None
+    except BotoCoreError as exc:
+        raise SourceError(f"cannot reach IAM: {exc}") from None
+    # Round-trip through JSON: datetimes become ISO text, as in the CLI's output.
+    result: dict[str, Any] = orjson.loads(orjson.dumps(doc, default=str))
+    return result
