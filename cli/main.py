@@ -42,6 +42,9 @@ class SummaryFormat(str, Enum):
     json = "json"
 
 
+FormatOpt = Annotated[SummaryFormat, typer.Option("--format", help="Output format.")]
+
+
 class TableFormat(str, Enum):
     table = "table"
     json = "json"
@@ -115,9 +118,7 @@ def ingest(
         str | None, typer.Option(help="Assume this role to read the bucket (for s3:// sources).")
     ] = None,
     external_id: Annotated[str | None, typer.Option(help="External id for --role-arn.")] = None,
-    fmt: Annotated[
-        SummaryFormat, typer.Option("--format", help="Summary format.")
-    ] = SummaryFormat.text,
+    fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
     """Ingest CloudTrail files into the lake: only new files, every event once.
 
@@ -254,9 +255,7 @@ def list_queries() -> None:
 @app.command()
 def status(
     lake: LakeOpt = None,
-    fmt: Annotated[
-        SummaryFormat, typer.Option("--format", help="Output format.")
-    ] = SummaryFormat.text,
+    fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
     """What the lake holds and what the last runs did."""
     with _reporting():
@@ -301,9 +300,7 @@ def _print_status(info: dict[str, Any]) -> None:
 @app.command()
 def compact(
     lake: LakeOpt = None,
-    fmt: Annotated[
-        SummaryFormat, typer.Option("--format", help="Output format.")
-    ] = SummaryFormat.text,
+    fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
     """Merge each day's small files (rows unchanged) and drop expired snapshots' files."""
     with _reporting():
@@ -321,9 +318,7 @@ def compact(
 @app.command()
 def remap(
     lake: LakeOpt = None,
-    fmt: Annotated[
-        SummaryFormat, typer.Option("--format", help="Output format.")
-    ] = SummaryFormat.text,
+    fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
     """Re-derive every event's IAM actions from the lake (after the mapping improved)."""
     with _reporting():
@@ -362,9 +357,7 @@ def iam_load(
     captured_at: Annotated[
         str | None, typer.Option(help="When the snapshot was taken [default: now].")
     ] = None,
-    fmt: Annotated[
-        SummaryFormat, typer.Option("--format", help="Output format.")
-    ] = SummaryFormat.text,
+    fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
     """Load an IAM snapshot (one or several accounts) and the permissions it grants."""
     with _reporting():
