@@ -429,6 +429,8 @@ def demo(
     _print_status(result.status)
     typer.echo("\n== trailwise query lake_summary")
     render.write_table(result.summary, "table", None)
+    typer.echo("\n== who used which IAM actions (trailwise query --sql ... over event_actions)")
+    render.write_table(result.principals, "table", None)
 
 
 def main() -> None:

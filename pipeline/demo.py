@@ -17,6 +17,19 @@ from trailwise.pipeline import keys
 from trailwise.pipeline.errors import TrailwiseError, UsageError
 
 DEMO_BUCKET = "acme-cloudtrail-logs"
+# Who acted, and how many distinct IAM actions each used or was denied.
+PRINCIPALS_SQL = """
+select
+    principal_arn,
+    count(distinct action) filter (where is_authorized) as actions_used,
+    count(distinct action) filter (where not is_authorized) as actions_denied,
+    count(distinct event_id) as events
+from event_actions
+where classification = 'iam_action'
+group by principal_arn
+order by actions_used desc, principal_arn
+limit 12
+"""
 
 
 @dataclass
@@ -27,6 +40,7 @@ class DemoResult:
     ingests: list[Any]
     status: dict[str, Any]
     summary: Any
+    principals: Any
 
 
 def run_demo(sample_logs: Path, lake: Path) -> DemoResult:
@@ -82,6 +96,7 @@ def run_demo(sample_logs: Path, lake: Path) -> DemoResult:
             ingests,
             api.status(lake),
             api.run_named("lake_summary", lake),
+            api.run_sql(PRINCIPALS_SQL, lake),
         )
     finally:
         server.stop()

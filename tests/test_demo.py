@@ -18,6 +18,10 @@ def test_the_demo_ingests_sample_logs_through_s3_and_a_second_run_finds_nothing_
     assert " 0 already in the lake" in run1
     assert "0 ingested" in run2.split("\n")[2]
     assert "lake_summary" in out and "(all)" in out
+    assert "== who used which IAM actions" in out
+    assert (
+        "arn:aws:iam::111122223333:role/app-role" in out.split("== who used which IAM actions")[1]
+    )
 
 
 def test_the_demo_without_sample_logs_says_what_is_missing(cli, tmp_path, lake_dir):
