@@ -47,6 +47,18 @@ def _cell(value: Any) -> str:
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 
+def _flat(table: pa.Table) -> pa.Table:
+    """Lists and structs as JSON text: CSV has no nested values."""
+    for index, column in enumerate(table.schema):
+        if pa.types.is_nested(column.type):
+            values = [
+                None if v is None else orjson.dumps(v).decode()
+                for v in table.column(index).to_pylist()
+            ]
+            table = table.set_column(index, column.name, pa.array(values, pa.string()))
+    return table
+
+
 def write_table(table: pa.Table, fmt: str, output: Path | None) -> None:
     """Write a query result in ``fmt`` to ``output`` or stdout."""
     if fmt == "parquet":
@@ -58,7 +70,7 @@ def write_table(table: pa.Table, fmt: str, output: Path | None) -> None:
         data = to_json(table) + b"\n"
     elif fmt == "csv":
         buf = io.BytesIO()
-        pacsv.write_csv(table, buf)
+        pacsv.write_csv(_flat(table), buf)
         data = buf.getvalue()
     else:
         # A terminal gets its own width; a pipe or file gets room for one line per row.

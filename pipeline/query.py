@@ -27,7 +27,7 @@ from trailwise.pipeline.errors import QueryError
 from trailwise.pipeline.lake import ACTIONS_TABLE, EVENTS_TABLE, Lake
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 
-_HEADER = re.compile(r"^--\s*(name|description|param|columns):\s*(.*)$")
+_HEADER = re.compile(r"^--\s*(name|description|param|columns|uses):\s*(.*)$")
 _PLACEHOLDER = re.compile(r"(?<![\w$])\$([A-Za-z_]\w*)")
 _PARAM_TYPES = {"timestamp", "date", "varchar", "integer", "boolean"}
 
@@ -47,6 +47,7 @@ class NamedQuery:
     params: tuple[Param, ...]
     columns: tuple[str, ...]
     sql: str
+    uses: tuple[str, ...] = ()  # named queries whose results this one reads as views
 
     @property
     def placeholders(self) -> set[str]:
@@ -83,7 +84,8 @@ def parse_query(text: str, filename: str) -> NamedQuery:
         if required not in fields:
             raise QueryError(f"{filename}: header has no '-- {required}:' line")
     columns = tuple(c.strip() for c in fields["columns"].split(",") if c.strip())
-    return NamedQuery(fields["name"], fields["description"], tuple(params), columns, text)
+    uses = tuple(u.strip() for u in fields.get("uses", "").split(",") if u.strip())
+    return NamedQuery(fields["name"], fields["description"], tuple(params), columns, text, uses)
 
 
 def named_queries() -> dict[str, NamedQuery]:
@@ -128,6 +130,9 @@ def _iam_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     latest = store.latest(lake)
     if latest.num_rows == 0:
         return
+    from trailwise.pipeline.iam import observable
+
+    con.from_arrow(observable.table(lake)).create_view("iam_observable_actions")
     chosen = con.from_arrow(latest)
     for name in store.TABLES:
         files = store.table_files(lake, name, latest.column("snapshot_id").to_pylist())
@@ -188,7 +193,12 @@ def run_named(lake: Lake, name: str, params: dict[str, Any] | None = None) -> pa
         )
     # Optional parameters are bound as null; the query reads null as "no bound".
     bound = {p.name: _coerce(p, given.get(p.name)) for p in query.params}
-    return _execute(lake, query.sql, bound)
+    before = []
+    for dependency in query.uses:
+        used = queries[dependency]
+        before.append((dependency, used.sql, {p.name: bound.get(p.name) for p in used.params}))
+    own = {name: value for name, value in bound.items() if name in query.placeholders}
+    return _execute(lake, query.sql, own, before)
 
 
 def run_sql(lake: Lake, sql: str) -> pa.Table:
@@ -205,10 +215,27 @@ def run_sql(lake: Lake, sql: str) -> pa.Table:
     return _execute(lake, sql, {})
 
 
-def _execute(lake: Lake, sql: str, params: dict[str, Any]) -> pa.Table:
+def _execute(
+    lake: Lake,
+    sql: str,
+    params: dict[str, Any],
+    before: list[tuple[str, str, dict[str, Any]]] | None = None,
+) -> pa.Table:
+    """Run ``sql``; first register each (view, sql, params) of ``before`` as a view of its
+    result, so that one named query can build on another without repeating it."""
     con = connect(lake)
     try:
+        for view, view_sql, view_params in before or []:
+            result = con.sql(view_sql, params=view_params or None).to_arrow_table()
+            con.from_arrow(result).create_view(view)
         return con.sql(sql, params=params or None).to_arrow_table()
+    except duckdb.CatalogException as exc:
+        first = str(exc).splitlines()[0]
+        if "iam_" in first:
+            raise QueryError(
+                f"query failed: {first}", hint="load an IAM snapshot first: trailwise iam load FILE"
+            ) from exc
+        raise QueryError(f"query failed: {first}") from exc
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
         raise QueryError(f"query failed: {first}") from exc

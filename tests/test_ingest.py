@@ -212,6 +212,9 @@ def test_queries_lists_each_named_query_with_its_description(cli):
         "action_coverage",
         "lake_summary",
         "unmapped_events",
+        "unused_permissions",
+        "unused_permissions_summary",
+        "unused_principals",
         "used_actions",
     }
     assert (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.given import an_event, given_delivery_file
+from tests.given import SAMPLE_LOGS, an_event, given_delivery_file
 from trailwise.pipeline import api
 from trailwise.pipeline.errors import QueryError
 from trailwise.pipeline.query import named_queries, parse_query
@@ -19,7 +19,9 @@ def test_every_shipped_query_is_found_as_package_data():
 @pytest.mark.parametrize("name", sorted(QUERIES))
 def test_each_query_declares_exactly_the_parameters_it_uses(name):
     query = QUERIES[name]
-    assert {p.name for p in query.params} == query.placeholders
+    inherited = {p.name for used in query.uses for p in QUERIES[used].params}
+    assert {p.name for p in query.params} == query.placeholders | inherited
+    assert inherited <= {p.name for p in query.params}
     assert query.description and query.columns
 
 
@@ -27,6 +29,7 @@ def test_each_query_declares_exactly_the_parameters_it_uses(name):
 def test_each_query_returns_the_columns_its_header_promises(name, tmp_path):
     given_delivery_file(tmp_path / "logs", [an_event()])
     api.ingest([str(tmp_path / "logs")], tmp_path / "lake")
+    api.iam_load(SAMPLE_LOGS / "iam" / "authorization-details-111122223333.json", tmp_path / "lake")
     params = {p.name: "2026-11-01" for p in QUERIES[name].params if not p.optional}
     table = api.run_named(name, tmp_path / "lake", params)
     assert tuple(table.column_names) == QUERIES[name].columns

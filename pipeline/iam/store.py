@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trailwise.pipeline.errors import UsageError
+from trailwise.pipeline.iam import observable
 from trailwise.pipeline.iam.expand import expand_all
 from trailwise.pipeline.iam.snapshot import (
     Snapshot,
@@ -163,6 +164,7 @@ def load_into_lake(
             write_atomic(tmp / "manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
             shutil.rmtree(target, ignore_errors=True)  # a folder without manifest: a dead load
             tmp.rename(target)
+            observable.table(lake)  # computed once per mapping version, for the queries
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
