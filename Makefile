@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_LAKE ?= demo-lake
 
-.PHONY: install demo test bench sample-logs clean
+.PHONY: install demo test bench goldens sample-logs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench: install
 	$(BIN)/python bench/bench_mapping.py
 	$(BIN)/python bench/bench_expand.py
 	$(BIN)/python bench/bench_ingest.py
+
+goldens: install
+	$(BIN)/python -m tests.goldens
 
 sample-logs: install
 	$(BIN)/python bench/generate_logs.py sample --out sample_logs

@@ -1,0 +1,20 @@
+"""The named queries answer on sample_logs/ exactly as the reviewed goldens say."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.goldens import CASES, answers, path_of, sample_lake
+
+
+@pytest.fixture(scope="module")
+def current(tmp_path_factory):
+    return answers(sample_lake(tmp_path_factory.mktemp("goldens")))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_query_answers_as_its_golden(current, case):
+    expected = json.loads(path_of(case).read_text())
+    assert current[case] == expected, "if the change is intended: make goldens, review the diff"
