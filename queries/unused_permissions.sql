@@ -99,41 +99,34 @@ classified as (
         principals.is_aws_managed,
         used.last_seen,
         coalesce(used.event_count, 0) as event_count,
+        -- The first rule that applies decides: status and the reason a person reads.
         case
-            when used.action_key is not null then 'used'
-            when coverage.account_id is null then 'outside_coverage'
-            when observable.action_key is null then 'not_observable'
-            when observable.is_data_event and data_services.service is null then 'not_observable'
-            when grants.service in ('kms', 'rds-data') and excludable_sources.service is null
-                then 'not_observable'
-            when not observable.is_data_event
-                and grants.access_level in ('Read', 'List')
-                and coverage.read_events = 0
-                then 'not_observable'
-            when not observable.is_data_event
-                and grants.access_level not in ('Read', 'List')
-                and coverage.write_events = 0
-                then 'not_observable'
-            else 'unused'
-        end as status,
-        case
-            when used.action_key is not null then 'authorized calls in the window'
-            when coverage.account_id is null then 'the lake holds no events of this account in the window'
-            when observable.action_key is null then 'no CloudTrail event maps to this action'
+            when used.action_key is not null
+                then {'status': 'used', 'reason': 'authorized calls in the window'}
+            when coverage.account_id is null
+                then {'status': 'outside_coverage',
+                      'reason': 'the lake holds no events of this account in the window'}
+            when observable.action_key is null
+                then {'status': 'not_observable',
+                      'reason': 'no CloudTrail event maps to this action'}
             when observable.is_data_event and data_services.service is null
-                then 'a data event, and the lake holds no data events of this service for the account'
+                then {'status': 'not_observable',
+                      'reason': 'a data event, and the lake holds no data events of this service for the account'}
             when grants.service in ('kms', 'rds-data') and excludable_sources.service is null
-                then 'the trail may exclude this source: the lake holds none of its events'
+                then {'status': 'not_observable',
+                      'reason': 'the trail may exclude this source: the lake holds none of its events'}
             when not observable.is_data_event
                 and grants.access_level in ('Read', 'List')
                 and coverage.read_events = 0
-                then 'the lake holds no read-only management events for the account'
+                then {'status': 'not_observable',
+                      'reason': 'the lake holds no read-only management events for the account'}
             when not observable.is_data_event
                 and grants.access_level not in ('Read', 'List')
                 and coverage.write_events = 0
-                then 'the lake holds no write management events for the account'
-            else 'observable, and no authorized call in the window'
-        end as reason
+                then {'status': 'not_observable',
+                      'reason': 'the lake holds no write management events for the account'}
+            else {'status': 'unused', 'reason': 'observable, and no authorized call in the window'}
+        end as verdict
     from grants
     left join principals on principals.principal_arn = grants.principal_arn
     left join used
@@ -157,8 +150,8 @@ final as (
         action,
         service,
         access_level,
-        status,
-        reason,
+        verdict.status as status,
+        verdict.reason as reason,
         last_seen,
         event_count,
         granted_by,

@@ -8,6 +8,7 @@ lake holds data events. The table is computed once per mapping version and cache
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 from importlib import resources
 
@@ -72,11 +73,10 @@ def table(lake: Lake) -> pa.Table:
     if path.exists():
         return pq.read_table(path)
     result = compute()
-    try:
+    # A read-only lake still answers, just more slowly.
+    with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         pq.write_table(result, tmp)
         tmp.replace(path)
-    except OSError:
-        pass  # a read-only lake still answers, just more slowly
     return result
