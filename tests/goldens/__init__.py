@@ -31,6 +31,8 @@ CASES: dict[str, tuple[str, dict[str, str]]] = {
     ),
     "unused_permissions_summary": ("unused_permissions_summary", WINDOW),
     "unused_principals": ("unused_principals", WINDOW),
+    "authorization_failures": ("authorization_failures", WINDOW),
+    "authorization_failure_events": ("authorization_failure_events", WINDOW),
 }
 
 

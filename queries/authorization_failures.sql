@@ -1,0 +1,41 @@
+-- name: authorization_failures
+-- description: Denied calls aggregated per principal, action, resource, error code and reason; failures add up to the denied events.
+-- uses: authorization_failure_events
+-- param: since timestamp Start of the window (inclusive).
+-- param: until timestamp End of the window (exclusive).
+-- param: principal_arn varchar optional Only this principal.
+-- columns: principal_arn, action, resource, error_code, reason, failures, first_seen, last_seen, source_ips, user_agents
+
+with
+
+failures as (
+    select
+        principal_arn,
+        action,
+        resource,
+        error_code,
+        reason,
+        event_time,
+        source_ip,
+        user_agent
+    from authorization_failure_events
+),
+
+final as (
+    select
+        principal_arn,
+        action,
+        resource,
+        error_code,
+        reason,
+        count(*) as failures,
+        min(event_time) as first_seen,
+        max(event_time) as last_seen,
+        list(distinct source_ip order by source_ip) as source_ips,
+        list(distinct user_agent order by user_agent) as user_agents
+    from failures
+    group by principal_arn, action, resource, error_code, reason
+)
+
+select * from final
+order by failures desc, principal_arn, action, resource
