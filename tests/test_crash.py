@@ -158,7 +158,7 @@ def test_a_second_run_while_one_is_running_is_refused_and_harms_nothing(tmp_path
     from tests.given import Cli
 
     expected = given_many_objects(proxy.url, bucket, objects=6, per_object=10)
-    proxy.inject("delay", "/trail/AWSLogs/111122223333/CloudTrail/us-east-1/", times=6, seconds=1.0)
+    proxy.inject("delay", "/trail/AWSLogs/111122223333/CloudTrail/us-east-1/", times=6, seconds=3.0)
     lake = tmp_path / "lake"
     first = s3_ingest_process(proxy.url, bucket, lake)
     lock = lake / ".lock"
