@@ -51,6 +51,14 @@ def proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
     running.stop()
 
 
+@pytest.fixture(scope="session")
+def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """sample_logs/ ingested with its IAM snapshots, built once: tests only read it."""
+    from tests.goldens import sample_lake as build
+
+    return build(tmp_path_factory.mktemp("sample"))
+
+
 @pytest.fixture(autouse=True)
 def fresh_s3_clients() -> Iterator[None]:
     """S3 clients are cached per process; a test's environment must not leak into the next."""

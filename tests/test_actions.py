@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.given import SAMPLE_LOGS, an_event, given_delivery_file
+from tests.given import an_event, given_delivery_file
 from trailwise.pipeline import api
 from trailwise.pipeline.lake import Lake
 
@@ -15,13 +13,6 @@ DENIED = (
     "UnauthorizedOperation",
     "Client.OperationNotPermitted",
 )
-
-
-@pytest.fixture(scope="module")
-def sample_lake(tmp_path_factory):
-    lake = tmp_path_factory.mktemp("sample") / "lake"
-    api.ingest([str(SAMPLE_LOGS)], lake)
-    return lake
 
 
 def sql(lake, text):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.given import SAMPLE_LOGS
 from trailwise.pipeline import api
 
 WINDOW = {"since": "2026-11-01", "until": "2026-11-06"}
@@ -17,13 +14,6 @@ DENIED_FAMILY = (
     "UnauthorizedAccess",
     "Forbidden",
 )
-
-
-@pytest.fixture(scope="module")
-def sample_lake(tmp_path_factory):
-    lake = tmp_path_factory.mktemp("denied") / "lake"
-    api.ingest([str(SAMPLE_LOGS)], lake)
-    return lake
 
 
 def test_failures_add_up_to_the_denied_events_in_the_window(sample_lake):

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from tests.goldens import CASES, answers, path_of, sample_lake
+from tests.goldens import CASES, answers, path_of
 
 
 @pytest.fixture(scope="module")
-def current(tmp_path_factory):
-    return answers(sample_lake(tmp_path_factory.mktemp("goldens")))
+def current(sample_lake):
+    return answers(sample_lake)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.given import SAMPLE_LOGS, an_event, given_delivery_file
 from trailwise.pipeline import api
 
@@ -13,14 +11,6 @@ PROD = SAMPLE_LOGS / "iam" / "authorization-details-111122223333.json"
 APP_ROLE = "arn:aws:iam::111122223333:role/app-role"
 WINDOW = {"since": "2026-11-01", "until": "2026-11-06"}
 ROLE = "arn:aws:iam::111122223333:role/builder"
-
-
-@pytest.fixture(scope="module")
-def sample_lake(tmp_path_factory):
-    lake = tmp_path_factory.mktemp("unused") / "lake"
-    api.ingest([str(SAMPLE_LOGS)], lake)
-    api.iam_load(PROD, lake)
-    return lake
 
 
 def statuses(lake, principal, **window):
