@@ -57,3 +57,13 @@ def test_lake_summary_counts_events_accounts_and_regions_per_source(tmp_path):
         ("iam.amazonaws.com", 1, 1, 1),
     ]
     assert str(rows[0]["last_event_at"]) == "2026-11-03 08:00:00"
+
+
+def test_notebooks_get_a_polars_frame_with_the_same_answer(sample_lake):
+    import polars as pl
+
+    from trailwise.pipeline.query import run_query
+
+    frame = run_query(str(sample_lake), "lake_summary")
+    assert isinstance(frame, pl.DataFrame)
+    assert frame.to_dicts() == api.run_named("lake_summary", sample_lake).to_pylist()
