@@ -1,7 +1,7 @@
 -- name: authorization_failure_events
 -- description: Every denied call (the whole access-denied family), one row per event, with the denied action, resource and why.
--- param: since timestamp Start of the window (inclusive).
--- param: until timestamp End of the window (exclusive).
+-- param: since timestamp optional Start of the window (inclusive; default: the first event).
+-- param: until timestamp optional End of the window (exclusive; default: after the last event).
 -- param: principal_arn varchar optional Only this principal.
 -- columns: event_time, account_id, principal_arn, caller_arn, event_source, event_name, action, resource, error_code, reason, policy_type, is_explicit_deny, source_ip, user_agent, event_id
 
@@ -30,8 +30,8 @@ denied as (
         any_value(is_explicit_deny) as is_explicit_deny
     from event_actions
     where is_authorized = false
-        and event_time >= $since
-        and event_time < $until
+        and ($since is null or event_time >= $since)
+        and ($until is null or event_time < $until)
         and ($principal_arn is null or principal_arn = $principal_arn)
     group by event_id, recipient_account_id, event_time, principal_arn, error_code
 ),
@@ -46,8 +46,8 @@ calls as (
         source_ip_address,
         user_agent
     from events
-    where event_time >= $since
-        and event_time < $until
+    where ($since is null or event_time >= $since)
+        and ($until is null or event_time < $until)
 ),
 
 final as (

@@ -1,8 +1,8 @@
 -- name: authorization_failures
 -- description: Denied calls aggregated per principal, action, resource, error code and reason; failures add up to the denied events.
 -- uses: authorization_failure_events
--- param: since timestamp Start of the window (inclusive).
--- param: until timestamp End of the window (exclusive).
+-- param: since timestamp optional Start of the window (inclusive; default: the first event).
+-- param: until timestamp optional End of the window (exclusive; default: after the last event).
 -- param: principal_arn varchar optional Only this principal.
 -- columns: principal_arn, action, resource, error_code, reason, failures, first_seen, last_seen, source_ips, user_agents
 

@@ -1,7 +1,7 @@
 -- name: used_actions
 -- description: IAM actions each principal used (authorized calls only), per resource, in a time window.
--- param: since timestamp Start of the window (inclusive).
--- param: until timestamp End of the window (exclusive).
+-- param: since timestamp optional Start of the window (inclusive; default: the first event).
+-- param: until timestamp optional End of the window (exclusive; default: after the last event).
 -- param: principal_arn varchar optional Only this principal (role, user, root ARN).
 -- columns: principal_arn, action, service, access_level, resource_arn, first_seen, last_seen, event_count
 
@@ -16,8 +16,8 @@ actions as (
     from event_actions
     where classification = 'iam_action'
         and is_authorized
-        and event_time >= $since
-        and event_time < $until
+        and ($since is null or event_time >= $since)
+        and ($until is null or event_time < $until)
         and ($principal_arn is null or principal_arn = $principal_arn)
 ),
 

@@ -58,3 +58,11 @@ def test_the_denied_action_and_resource_come_from_the_message(sample_lake):
     put_item = next(r for r in rows if r["action"] == "dynamodb:PutItem")
     assert put_item["resource"] == "arn:aws:dynamodb:us-east-1:111122223333:table/payments"
     assert put_item["caller_arn"].startswith("arn:aws:sts::111122223333:assumed-role/app-role/")
+
+
+def test_without_a_window_every_denied_event_in_the_lake_counts(sample_lake):
+    rows = api.run_named("authorization_failures", sample_lake, {}).to_pylist()
+    [expected] = api.run_sql(
+        f"select count(*) as n from events where error_code in {DENIED_FAMILY!r}", sample_lake
+    ).to_pylist()
+    assert sum(r["failures"] for r in rows) == expected["n"] > 10
