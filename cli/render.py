@@ -59,6 +59,18 @@ def _flat(table: pa.Table) -> pa.Table:
     return table
 
 
+def _print_records(console: Console, table: pa.Table) -> None:
+    """One block per row, a line per column (psql's expanded display): for results with more
+    columns than the terminal can show side by side, where a table would squeeze them to nothing."""
+    label = max((len(name) for name in table.column_names), default=0)
+    for number, row in enumerate(table.to_pylist(), start=1):
+        console.print(f"-[ row {number} ]" + "-" * max(0, console.width - 12 - len(str(number))))
+        for name, value in row.items():
+            console.print(
+                f"{name.ljust(label)} | {_cell(value)}", overflow="ellipsis", no_wrap=True
+            )
+
+
 def write_table(table: pa.Table, fmt: str, output: Path | None) -> None:
     """Write a query result in ``fmt`` to ``output`` or stdout."""
     if fmt == "parquet":
@@ -78,14 +90,16 @@ def write_table(table: pa.Table, fmt: str, output: Path | None) -> None:
         if output or not sys.stdout.isatty():
             width = max(width, PIPE_WIDTH)
         console = Console(file=io.StringIO(), width=width, highlight=False)
-        rich_table = Table(show_lines=False)
-        for name in table.column_names:
-            rich_table.add_column(
-                name, overflow="ellipsis", no_wrap=True, min_width=min(len(name), 12)
-            )
-        for row in table.to_pylist():
-            rich_table.add_row(*(_cell(v) for v in row.values()))
-        console.print(rich_table)
+        min_widths = [min(len(name), 12) for name in table.column_names]
+        if sum(w + 3 for w in min_widths) + 1 > width:
+            _print_records(console, table)
+        else:
+            rich_table = Table(show_lines=False)
+            for name, min_width in zip(table.column_names, min_widths, strict=True):
+                rich_table.add_column(name, overflow="ellipsis", no_wrap=True, min_width=min_width)
+            for row in table.to_pylist():
+                rich_table.add_row(*(_cell(v) for v in row.values()))
+            console.print(rich_table)
         console.print(f"{table.num_rows} row{'s' if table.num_rows != 1 else ''}")
         data = console.file.getvalue().encode()  # type: ignore[attr-defined]
     if output:

@@ -67,3 +67,16 @@ def test_notebooks_get_a_polars_frame_with_the_same_answer(sample_lake):
     frame = run_query(str(sample_lake), "lake_summary")
     assert isinstance(frame, pl.DataFrame)
     assert frame.to_dicts() == api.run_named("lake_summary", sample_lake).to_pylist()
+
+
+def test_a_result_too_wide_for_the_terminal_is_shown_one_block_per_row(sample_lake, capsys):
+    from trailwise.cli import render
+
+    summary = api.run_named("root_summary", sample_lake, {})
+    render.write_table(summary, "table", None)
+    out = capsys.readouterr().out
+    assert "-[ row 1 ]" in out
+    # every column is there by name with its value, none squeezed to nothing
+    for name in summary.column_names:
+        assert f"\n{name} " in out or f"\n{name}|" in out
+    assert "444455556666" in out
