@@ -1,0 +1,584 @@
+-- name: identity_paths
+-- description: Per principal and path (human, deployer, workload, aws_service, other_account, unclassified): events, sessions, who created the sessions, session-name families, user agents, caller accounts and the reasons; the events add up to the window's events.
+-- param: since timestamp optional Start of the window (inclusive; default: the first event).
+-- param: until timestamp optional End of the window (exclusive; default: after the last event).
+-- param: account_id varchar optional Only events received by this account.
+-- columns: account_id, principal_arn, identity_types, path, events, sessions, session_sources, session_name_families, source_accounts, user_agents, reasons, first_seen, last_seen
+
+-- A path is how the credentials behind one event came to be, which tells what kind of actor holds
+-- them. Every event of the window gets exactly one path, so one row is (receiving account,
+-- principal, path) and the rows' events add up to the events of the window. The closed list:
+--
+--   human          a person: console sign-in or console session, SAML or Identity Center sign-in,
+--                  an Identity Center (aws-reserved/sso.amazonaws.com) role, root, an MFA session,
+--                  a browser, an IAM user who signs in to the console, a session created by SAML
+--                  or named after an e-mail address
+--   deployer       CI/CD: a deploy tool's user agent (Terraform, CDK, CloudFormation, Pulumi, SAM,
+--                  Serverless, CodeBuild), a call CloudFormation makes for the caller, a session
+--                  created by web identity from a CI provider (GitHub Actions, GitLab, CircleCI,
+--                  Bitbucket, Terraform Cloud, Buildkite, Azure DevOps, Spacelift) or assumed by
+--                  CodeBuild, CodePipeline, CodeDeploy or CloudFormation, a GitHubActions or
+--                  AWSCodeBuild-* session name, that provider's own sign-in event
+--   workload       code running on AWS compute: a session assumed by EC2 (instance profile),
+--                  Lambda, ECS tasks, EKS pods, Glue, SageMaker, App Runner or Step Functions, or
+--                  by EKS web identity (IRSA); ec2RoleDelivery credentials; an i-*, awslambda_* or
+--                  32-hex (ECS task) session name; a Lambda or ECS runtime user agent
+--   aws_service    AWS acting: an AWSService identity, a service event without identity type, a
+--                  service-linked role (aws-service-role/), a role assumed by any other service
+--   other_account  another account's credentials: the caller's account differs from the account
+--                  that received the event, or the role session was created by a principal of
+--                  another account
+--   unclassified   none of the above; the reason says what was seen (a long-lived access key of
+--                  a user who never signs in to the console, an SDK's botocore-session-* or
+--                  aws-go-sdk-* session whose Assume* event is not in the lake, ...)
+--
+-- Rules are tried in this order and the first that applies decides: AWS service; other account
+-- (the caller, then the session's creator); deploy-tool user agent; human evidence on the event;
+-- the session's creator; session-name and user-agent patterns; unclassified.
+--
+-- A role session's creator is the AssumeRole, AssumeRoleWithSAML or AssumeRoleWithWebIdentity
+-- event that returned its credentials: matched by access key id, else by role and session name
+-- (the latest such event at most 12 hours, the longest session, before the call). A session
+-- created by a principal of the same account takes that caller's own path (one level; the
+-- caller's own creator is not followed).
+--
+-- sessions counts distinct access key ids (role sessions, IAM users' keys, console sessions).
+-- source_accounts are the accounts the credentials came from: the session creator's, else the
+-- caller's.
+-- session_sources names the creators: service:NAME, oidc:SUBJECT, saml:NAME, principal:ARN (the
+-- caller's user or role) or account:ID (only the account is logged); for the federated sign-in
+-- events themselves, the subject signing in.
+-- session_name_families groups role session names: i-* (EC2 instance id), awslambda_*,
+-- {32 hex} (ECS task id), *@domain (e-mail), digits and UUIDs replaced by * otherwise.
+-- user_agents keeps each user agent's first product token (Terraform's after its APN prefix).
+
+with
+
+-- The window and the 12 hours before it, where the creators of the window's sessions are.
+scope as (
+    select
+        event_id,
+        recipient_account_id,
+        event_time,
+        event_type,
+        event_source,
+        event_name,
+        error_code,
+        user_identity_type,
+        user_identity_arn,
+        user_identity_principal_id,
+        user_identity_account_id,
+        user_identity_access_key_id,
+        user_identity_user_name,
+        user_identity_invoked_by,
+        user_identity_identity_provider,
+        session_credential_from_console,
+        session_mfa_authenticated,
+        principal_arn,
+        source_ip_address,
+        user_agent,
+        request_parameters,
+        response_elements,
+        lower(coalesce(user_agent, '')) as agent,
+        user_identity ->> '$.sessionContext.ec2RoleDelivery' as ec2_role_delivery,
+        case
+            when user_identity_type = 'AssumedRole'
+                then coalesce(
+                    nullif(regexp_extract(user_identity_principal_id, ':(.+)$', 1), ''),
+                    nullif(regexp_extract(user_identity_arn, 'assumed-role/[^/]+/(.+)$', 1), '')
+                )
+        end as session_name
+    from events
+    where ($since is null or event_time >= cast($since as timestamp) - interval 12 hours)
+        and ($until is null or event_time < $until)
+),
+
+-- IAM users with a successful console sign-in anywhere in the lake are people's users.
+console_users as (
+    select distinct
+        principal_arn
+    from events
+    where event_name = 'ConsoleLogin'
+        and user_identity_type = 'IAMUser'
+        and response_elements ->> 'ConsoleLogin' = 'Success'
+),
+
+named as (
+    select
+        scope.*,
+        console_users.principal_arn is not null as is_console_user,
+        case
+            when session_name is null then null
+            when regexp_full_match(session_name, 'i-[0-9a-f]{8,17}') then 'i-*'
+            when starts_with(session_name, 'awslambda_') then 'awslambda_*'
+            when regexp_full_match(session_name, '[0-9a-f]{32}') then '{32 hex}'
+            when regexp_full_match(session_name, '[^@]+@[^@]+\.[^@]+')
+                then '*@' || split_part(session_name, '@', 2)
+            else regexp_replace(
+                regexp_replace(
+                    session_name,
+                    '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}',
+                    '*',
+                    'g'
+                ),
+                '[0-9]+',
+                '*',
+                'g'
+            )
+        end as session_name_family,
+        regexp_matches(
+            coalesce(user_identity_identity_provider, ''),
+            'token\.actions\.githubusercontent\.com|gitlab|circleci|bitbucket|app\.terraform\.io'
+            || '|buildkite|vstoken\.dev\.azure\.com|spacelift'
+        ) as is_ci_provider,
+        coalesce(user_identity_identity_provider, '') like '%oidc.eks.%' as is_eks_provider
+    from scope
+    left join console_users
+        on console_users.principal_arn = scope.principal_arn
+        and scope.user_identity_type = 'IAMUser'
+),
+
+-- What the event itself shows: three groups of (path, reason) rules, each reduced to its
+-- first rule that applies.
+direct as (
+    select
+        named.*,
+        list_filter([
+            case
+                when user_identity_type = 'AWSService'
+                    then {
+                        'path': 'aws_service',
+                        'reason': 'AWS service '
+                            || coalesce(user_identity_invoked_by, source_ip_address, 'unnamed')
+                            || ' calling as itself'
+                    }
+            end,
+            case
+                when user_identity_type is null and user_identity_invoked_by is not null
+                    then {
+                        'path': 'aws_service',
+                        'reason': 'event of ' || user_identity_invoked_by
+                            || ' without identity type'
+                    }
+            end,
+            case
+                when principal_arn like '%:role/aws-service-role/%'
+                    then {'path': 'aws_service', 'reason': 'service-linked role'}
+            end,
+            case
+                when user_identity_account_id <> recipient_account_id
+                    then {
+                        'path': 'other_account',
+                        'reason': 'caller of account ' || user_identity_account_id
+                            || ' in account ' || recipient_account_id
+                    }
+            end
+        ], lambda r: r is not null)[1] as service_or_account_rule,
+        list_filter([
+            case
+                when regexp_matches(
+                        agent,
+                        'terraform|aws-cdk|cloudformation|pulumi|aws-sam-cli|serverless|codebuild'
+                    )
+                    then {
+                        'path': 'deployer',
+                        'reason': 'user agent of a deploy tool ('
+                            || regexp_extract(
+                                agent,
+                                'terraform|aws-cdk|cloudformation|pulumi|aws-sam-cli|serverless'
+                                || '|codebuild'
+                            )
+                            || ')'
+                    }
+            end,
+            case
+                when user_identity_invoked_by = 'cloudformation.amazonaws.com'
+                    then {'path': 'deployer', 'reason': 'call CloudFormation made for the caller'}
+            end,
+            case
+                when event_type = 'AwsConsoleSignIn'
+                    then {'path': 'human', 'reason': 'console sign-in'}
+            end,
+            case
+                when session_credential_from_console
+                    then {'path': 'human', 'reason': 'console session'}
+            end,
+            case
+                when user_identity_type = 'SAMLUser'
+                    then {'path': 'human', 'reason': 'SAML sign-in'}
+            end,
+            case
+                when user_identity_type = 'IdentityCenterUser'
+                    then {'path': 'human', 'reason': 'Identity Center user sign-in'}
+            end,
+            case
+                when user_identity_type = 'Unknown' and event_source like 'sso%'
+                    then {'path': 'human', 'reason': 'Identity Center portal user'}
+            end,
+            case
+                when user_identity_type = 'Root'
+                    then {'path': 'human', 'reason': 'root user'}
+            end,
+            case
+                when principal_arn like '%:role/aws-reserved/sso.amazonaws.com/%'
+                    then {'path': 'human', 'reason': 'Identity Center permission set role'}
+            end,
+            case
+                when session_mfa_authenticated
+                    then {'path': 'human', 'reason': 'MFA-authenticated session'}
+            end,
+            case
+                when starts_with(agent, 'mozilla/')
+                    then {'path': 'human', 'reason': 'browser user agent'}
+            end,
+            case
+                when is_console_user
+                    then {'path': 'human', 'reason': 'IAM user who signs in to the console'}
+            end
+        ], lambda r: r is not null)[1] as strong_rule,
+        list_filter([
+            case
+                when ec2_role_delivery is not null
+                    then {
+                        'path': 'workload',
+                        'reason': 'EC2 instance profile credentials (ec2RoleDelivery)'
+                    }
+            end,
+            case
+                when session_name_family = 'i-*'
+                    then {'path': 'workload', 'reason': 'session named after an EC2 instance'}
+            end,
+            case
+                when session_name_family = 'awslambda_*'
+                    then {'path': 'workload', 'reason': 'Lambda session name (awslambda_*)'}
+            end,
+            case
+                when session_name_family = '{32 hex}'
+                    then {'path': 'workload', 'reason': 'session named like an ECS task id'}
+            end,
+            case
+                when agent like '%exec-env/aws_lambda%'
+                    then {'path': 'workload', 'reason': 'Lambda runtime user agent'}
+            end,
+            case
+                when agent like '%exec-env/aws_ecs%'
+                    then {'path': 'workload', 'reason': 'ECS runtime user agent'}
+            end,
+            case
+                when session_name = 'GitHubActions'
+                    then {
+                        'path': 'deployer',
+                        'reason': 'GitHubActions session name (configure-aws-credentials)'
+                    }
+            end,
+            case
+                when session_name like 'AWSCodeBuild-%'
+                    then {'path': 'deployer', 'reason': 'CodeBuild session name'}
+            end,
+            case
+                when session_name_family like '*@%'
+                    then {'path': 'human', 'reason': 'session named after an e-mail address'}
+            end,
+            case
+                when user_identity_type = 'WebIdentityUser' and is_ci_provider
+                    then {
+                        'path': 'deployer',
+                        'reason': 'web identity sign-in from CI provider '
+                            || user_identity_identity_provider
+                    }
+            end,
+            case
+                when user_identity_type = 'WebIdentityUser' and is_eks_provider
+                    then {'path': 'workload', 'reason': 'EKS service account sign-in (IRSA)'}
+            end
+        ], lambda r: r is not null)[1] as pattern_rule
+    from named
+),
+
+assumptions as (
+    select
+        event_id,
+        event_time,
+        event_name,
+        user_identity_type,
+        user_identity_arn,
+        user_identity_account_id,
+        user_identity_invoked_by,
+        user_identity_user_name,
+        user_identity_identity_provider,
+        source_ip_address,
+        principal_arn,
+        is_ci_provider,
+        is_eks_provider,
+        request_parameters ->> 'roleArn' as role_arn,
+        split_part(request_parameters ->> 'roleArn', ':', 5) as role_account_id,
+        coalesce(
+            nullif(
+                regexp_extract(response_elements ->> '$.assumedRoleUser.arn', '[^/]+$'), ''
+            ),
+            request_parameters ->> 'roleSessionName'
+        ) as session_name,
+        response_elements ->> '$.credentials.accessKeyId' as access_key_id,
+        coalesce(user_identity_invoked_by, source_ip_address) as service,
+        case
+            when user_identity_type = 'AWSService'
+                then 'service:' || coalesce(user_identity_invoked_by, source_ip_address)
+            when user_identity_type = 'WebIdentityUser'
+                then 'oidc:' || coalesce(user_identity_user_name, user_identity_identity_provider)
+            when user_identity_type = 'SAMLUser' then 'saml:' || user_identity_user_name
+            when principal_arn is not null and user_identity_type <> 'AWSAccount'
+                then 'principal:' || principal_arn
+            when user_identity_account_id is not null then 'account:' || user_identity_account_id
+        end as source,
+        coalesce(service_or_account_rule, strong_rule, pattern_rule) as caller_rule
+    from direct
+    where event_source = 'sts.amazonaws.com'
+        and event_name in ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity')
+        and error_code is null
+        and request_parameters ->> 'roleArn' is not null
+),
+
+-- What the session's creator says about the session.
+creators as (
+    select
+        event_id,
+        event_time,
+        role_arn,
+        session_name,
+        access_key_id,
+        user_identity_type,
+        user_identity_account_id as caller_account_id,
+        source,
+        case
+            when user_identity_account_id <> role_account_id
+                then {
+                    'path': 'other_account',
+                    'reason': 'session created by ' || event_name || ' from account '
+                        || user_identity_account_id
+                        || case when source like 'account:%' then '' else ' by ' || source end
+                }
+            when user_identity_type = 'AWSService'
+                and service in (
+                    'ec2.amazonaws.com',
+                    'lambda.amazonaws.com',
+                    'edgelambda.amazonaws.com',
+                    'ecs-tasks.amazonaws.com',
+                    'pods.eks.amazonaws.com',
+                    'glue.amazonaws.com',
+                    'sagemaker.amazonaws.com',
+                    'tasks.apprunner.amazonaws.com',
+                    'states.amazonaws.com'
+                )
+                then {
+                    'path': 'workload',
+                    'reason': 'session created by ' || service || ' ('
+                        || case service
+                            when 'ec2.amazonaws.com' then 'EC2 instance profile'
+                            when 'lambda.amazonaws.com' then 'Lambda execution role'
+                            when 'edgelambda.amazonaws.com' then 'Lambda@Edge execution role'
+                            when 'ecs-tasks.amazonaws.com' then 'ECS task'
+                            when 'pods.eks.amazonaws.com' then 'EKS Pod Identity'
+                            else 'a service running your code'
+                        end
+                        || ')'
+                }
+            when user_identity_type = 'AWSService'
+                and service in (
+                    'codebuild.amazonaws.com',
+                    'codepipeline.amazonaws.com',
+                    'codedeploy.amazonaws.com',
+                    'cloudformation.amazonaws.com'
+                )
+                then {
+                    'path': 'deployer',
+                    'reason': 'session created by ' || service || ' (CI/CD service)'
+                }
+            when user_identity_type = 'AWSService'
+                then {
+                    'path': 'aws_service',
+                    'reason': 'session created by ' || service || ' (a service role AWS uses)'
+                }
+            when user_identity_type = 'WebIdentityUser' and is_ci_provider
+                then {
+                    'path': 'deployer',
+                    'reason': 'session created by web identity from CI provider '
+                        || user_identity_identity_provider
+                }
+            when user_identity_type = 'WebIdentityUser' and is_eks_provider
+                then {
+                    'path': 'workload',
+                    'reason': 'session created by EKS web identity (IRSA)'
+                }
+            when user_identity_type = 'SAMLUser'
+                then {'path': 'human', 'reason': 'session created by SAML federation'}
+            when principal_arn is not null and caller_rule is not null
+                then {
+                    'path': caller_rule.path,
+                    'reason': 'session created by ' || principal_arn || ' ('
+                        || caller_rule.reason || ')'
+                }
+        end as rule
+    from assumptions
+),
+
+-- One creator per set of credentials: the two copies of a cross-account AssumeRole return the
+-- same access key; the caller's copy names the caller, the role account's copy only its account.
+creators_by_key as (
+    select
+        *
+    from creators
+    where access_key_id is not null
+    qualify row_number() over (
+        partition by access_key_id
+        order by user_identity_type = 'AWSAccount', event_time, event_id
+    ) = 1
+),
+
+creators_by_name as (
+    select
+        *
+    from creators
+    where session_name is not null
+    qualify row_number() over (
+        partition by role_arn, session_name, event_time
+        order by user_identity_type = 'AWSAccount', event_id
+    ) = 1
+),
+
+windowed as (
+    select
+        event_id,
+        recipient_account_id,
+        event_time,
+        user_identity_type,
+        user_identity_account_id,
+        user_identity_access_key_id,
+        user_identity_user_name,
+        user_identity_identity_provider,
+        principal_arn,
+        user_agent,
+        session_name,
+        session_name_family,
+        service_or_account_rule,
+        strong_rule,
+        pattern_rule
+    from direct
+    where ($since is null or event_time >= $since)
+        and ($account_id is null or recipient_account_id = $account_id)
+),
+
+-- A creator counts when it precedes the call by at most 12 hours, whichever way it was found.
+linked as (
+    select
+        windowed.*,
+        case
+            when by_key.event_time <= windowed.event_time
+                and by_key.event_time > windowed.event_time - interval 12 hours
+                then {
+                    'source': by_key.source,
+                    'account_id': by_key.caller_account_id,
+                    'rule': by_key.rule
+                }
+            when by_name.event_time > windowed.event_time - interval 12 hours
+                then {
+                    'source': by_name.source,
+                    'account_id': by_name.caller_account_id,
+                    'rule': by_name.rule
+                }
+        end as creator
+    from windowed
+    left join creators_by_key as by_key
+        on windowed.user_identity_type = 'AssumedRole'
+        and by_key.access_key_id = windowed.user_identity_access_key_id
+    asof left join creators_by_name as by_name
+        on by_name.role_arn = windowed.principal_arn
+        and by_name.session_name = windowed.session_name
+        and windowed.event_time >= by_name.event_time
+),
+
+classified as (
+    select
+        *,
+        coalesce(
+            service_or_account_rule,
+            case when creator.rule.path = 'other_account' then creator.rule end,
+            strong_rule,
+            creator.rule,
+            pattern_rule,
+            {
+                'path': 'unclassified',
+                'reason': case
+                    when user_identity_type = 'IAMUser'
+                        and user_identity_access_key_id like 'AKIA%'
+                        then 'long-lived access key of an IAM user '
+                            || 'who does not sign in to the console'
+                    when creator.source is not null
+                        then 'session created by ' || creator.source
+                            || ', which does not tell what uses it'
+                    when user_identity_type = 'AssumedRole'
+                        then 'role session ' || coalesce(session_name_family, '(unnamed)')
+                            || ' whose Assume* event is not in the lake'
+                    else 'no evidence for '
+                        || coalesce(user_identity_type, 'an event without identity type')
+                end
+            }
+        ) as decision,
+        case
+            when user_identity_type = 'SAMLUser'
+                then 'saml:' || coalesce(user_identity_user_name, user_identity_identity_provider)
+            when user_identity_type = 'WebIdentityUser'
+                then 'oidc:' || coalesce(user_identity_user_name, user_identity_identity_provider)
+            else creator.source
+        end as session_source,
+        case
+            when user_agent = 'AWS Internal' or user_agent like '%.amazonaws.com' then user_agent
+            else nullif(
+                regexp_extract(
+                    regexp_replace(user_agent, '^\[?(APN/\S+ )?(HashiCorp/\S+ )?', ''),
+                    '^[^ ,\[\]()]+'
+                ),
+                ''
+            )
+        end as client
+    from linked
+),
+
+final as (
+    select
+        recipient_account_id as account_id,
+        principal_arn,
+        coalesce(
+            list(distinct user_identity_type order by user_identity_type)
+                filter (where user_identity_type is not null),
+            []
+        ) as identity_types,
+        decision.path as path,
+        count(*) as events,
+        count(distinct user_identity_access_key_id) as sessions,
+        coalesce(
+            list(distinct session_source order by session_source)
+                filter (where session_source is not null),
+            []
+        ) as session_sources,
+        coalesce(
+            list(distinct session_name_family order by session_name_family)
+                filter (where session_name_family is not null),
+            []
+        ) as session_name_families,
+        coalesce(
+            list(distinct coalesce(creator.account_id, user_identity_account_id)
+                order by coalesce(creator.account_id, user_identity_account_id))
+                filter (where coalesce(creator.account_id, user_identity_account_id) is not null),
+            []
+        ) as source_accounts,
+        coalesce(list(distinct client order by client) filter (where client is not null), [])
+            as user_agents,
+        list(distinct decision.reason order by decision.reason) as reasons,
+        min(event_time) as first_seen,
+        max(event_time) as last_seen
+    from classified
+    group by recipient_account_id, principal_arn, decision.path
+)
+
+select * from final
+order by account_id, principal_arn nulls last, path
