@@ -18,3 +18,9 @@ def current(sample_lake):
 def test_the_query_answers_as_its_golden(current, case):
     expected = json.loads(path_of(case).read_text())
     assert current[case] == expected, "if the change is intended: make goldens, review the diff"
+
+
+def test_every_shipped_query_has_a_golden_answer():
+    from trailwise.pipeline.query import named_queries
+
+    assert set(named_queries()) <= {query for query, _ in CASES.values()}

@@ -33,6 +33,20 @@ CASES: dict[str, tuple[str, dict[str, str]]] = {
     "unused_principals": ("unused_principals", WINDOW),
     "authorization_failures": ("authorization_failures", WINDOW),
     "authorization_failure_events": ("authorization_failure_events", WINDOW),
+    "root_activity": ("root_activity", WINDOW),
+    "root_activity-with-service-events": (
+        "root_activity",
+        {**WINDOW, "include_service_events": "true"},
+    ),
+    "root_summary": ("root_summary", WINDOW),
+    "console_logins": ("console_logins", WINDOW),
+    "console_logins_without_mfa": ("console_logins_without_mfa", WINDOW),
+    "identity_paths": ("identity_paths", WINDOW),
+    "shared_roles": ("shared_roles", WINDOW),
+    "cross_account_access": ("cross_account_access", WINDOW),
+    "long_lived_keys": ("long_lived_keys", WINDOW),
+    "sensitive_actions": ("sensitive_actions", WINDOW),
+    "unmapped_events": ("unmapped_events", WINDOW),
 }
 
 
