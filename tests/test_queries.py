@@ -80,3 +80,17 @@ def test_a_result_too_wide_for_the_terminal_is_shown_one_block_per_row(sample_la
     for name in summary.column_names:
         assert f"\n{name} " in out or f"\n{name}|" in out
     assert "444455556666" in out
+
+
+def test_the_readme_lists_every_shipped_query_with_each_of_its_parameters():
+    readme = (SAMPLE_LOGS.parent / "README.md").read_text(encoding="utf-8")
+    rows: dict[str, str] = {}
+    for line in readme.splitlines():
+        if line.startswith("| `"):
+            name = line.split("|")[1].strip().strip("`")
+            # "as above" takes the parameters of the row before it
+            rows[name] = list(rows.values())[-1] if "as above" in line else line
+    for name, query in named_queries().items():
+        assert name in rows, f"README has no row for {name}"
+        for param in query.params:
+            assert f"${param.name}" in rows[name], f"README row of {name} lacks ${param.name}"
