@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python bench/bench_mapping.py
 	$(BIN)/python bench/bench_expand.py
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_queries.py
 
 goldens: install
 	$(BIN)/python -m tests.goldens
