@@ -134,10 +134,28 @@ def _iam_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
 
     con.from_arrow(observable.table(lake)).create_view("iam_observable_actions")
     chosen = con.from_arrow(latest)
+    chosen.filter("account_id <> 'aws'").create_view("_iam_latest_accounts")
     for name in store.TABLES:
         files = store.table_files(lake, name, latest.column("snapshot_id").to_pylist())
         rows = con.read_parquet(files, hive_partitioning=False)
         rows.join(chosen, "snapshot_id, account_id", how="semi").create_view(f"iam_{name}")
+    # AWS managed policies (account "aws") are only in snapshots whose account attaches them:
+    # each one comes from the newest snapshot that holds it, not only the newest snapshot.
+    every = [m["snapshot_id"] for m in store.manifests(lake)]
+    policies = con.read_parquet(store.table_files(lake, "policies", every), hive_partitioning=False)
+    policies.create_view("_iam_policies_all")
+    con.sql(
+        """
+        create or replace view iam_policies as
+        select p.* from _iam_policies_all p semi join _iam_latest_accounts a
+            on p.snapshot_id = a.snapshot_id and p.account_id = a.account_id
+        union all
+        select * from _iam_policies_all where account_id = 'aws'
+        qualify row_number() over (
+            partition by policy_arn order by captured_at desc, snapshot_id desc
+        ) = 1
+        """
+    )
 
 
 @lru_cache(maxsize=1)

@@ -161,3 +161,13 @@ def test_a_file_and_from_aws_together_are_a_usage_error(cli, lake_dir):
     result = cli("iam", "load", PROD, "--from-aws", "--lake", lake_dir)
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: give either a snapshot FILE or --from-aws"
+
+
+def test_an_aws_managed_policy_is_seen_from_the_newest_snapshot_that_holds_it(sample_lake):
+    # prod's snapshot holds AmazonSSMManagedInstanceCore; dev's, captured as late, does not
+    rows = api.run_sql(
+        "select policy_arn, count(*) as n from iam_policies "
+        "where policy_arn = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore' group by 1",
+        sample_lake,
+    ).to_pylist()
+    assert [r["n"] for r in rows] == [1]
