@@ -18,6 +18,7 @@ from trailwise.pipeline.mapping import catalogue
 VERSION = "2012-10-17"
 MAX_MANAGED_POLICY_SIZE = 6144  # characters, counted by IAM without whitespace
 _SID = re.compile(r"^[A-Za-z0-9]+$")
+_VARIABLE = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _STATEMENT_KEYS = {
     "Sid",
@@ -167,6 +168,8 @@ def split_with_notes(
             part["Sid"] = f"{base}Part{number}"
             pieces.append(normalize_statement(part))
         notes.append(SplitNote(sid=base, parts=len(parts), field=field))
+    # Sids made unique before packing, so that no suffix added later pushes a document over.
+    pieces = unique_sids(pieces)
     # First fit, in order: each statement goes to the first document it still fits in.
     documents: list[list[dict[str, Any]]] = []
     for piece in pieces:
@@ -176,7 +179,7 @@ def split_with_notes(
                 break
         else:
             documents.append([piece])
-    return [document(unique_sids(d)) for d in documents], notes
+    return [document(d) for d in documents], notes
 
 
 def _cut(statement: dict[str, Any], max_size: int) -> tuple[list[dict[str, Any]], str]:
@@ -194,7 +197,7 @@ def _cut(statement: dict[str, Any], max_size: int) -> tuple[list[dict[str, Any]]
     bound = 1
     for name in ("Resource", "NotResource", "Action", "NotAction"):
         bound *= len(_as_list(statement.get(name))) or 1
-    probe_sid = f"{statement.get('Sid', '')}Part{'9' * len(str(bound))}"
+    probe_sid = f"{statement.get('Sid') or 'Statement'}Part{'9' * len(str(bound))}"
     parts: list[dict[str, Any]] = []
     current: list[str] = []
     for value in values:
@@ -248,7 +251,23 @@ def resource_matches(info: catalogue.ActionInfo, resource: str) -> bool:
     """
     if resource == "*":
         return True
-    return any(p.match(resource) for rt in info.resource_types for p in rt.patterns)
+    if any(p.match(resource) for rt in info.resource_types for p in rt.patterns):
+        return True
+    # A wildcard may also stand for a format's fixed words (``*/*`` for ``instance/${Id}``):
+    # fill one example ARN per format from the resource's own partition, region and account.
+    if "*" not in resource and "?" not in resource:
+        return False
+    fields = resource.split(":", 5)
+    if len(fields) < 6:
+        return False
+    named = {"Partition": fields[1], "Region": fields[3], "Account": fields[4]}
+    known = {k: v for k, v in named.items() if "*" not in v and "?" not in v}
+    for rt in info.resource_types:
+        for arn_format in rt.arn_formats:
+            example = _VARIABLE.sub(lambda m: known.get(m.group(1), "x"), arn_format)
+            if fnmatch.fnmatchcase(example, resource):
+                return True
+    return False
 
 
 def validate(doc: dict[str, Any]) -> list[str]:
