@@ -436,7 +436,6 @@ def diff(
     require_snapshot(target)
     con = connect(target)
     try:
-        _register_all_policies(con, target)
         principal = _principal_row(con, account, kind, name, principal_arn)
         arn = str(principal["principal_arn"])
         sources = _policy_sources(con, principal)
@@ -636,36 +635,12 @@ def _inline(con: duckdb.DuckDBPyConnection, owner: str) -> list[dict[str, Any]]:
 
 
 def _attached(con: duckdb.DuckDBPyConnection, owner: str) -> list[dict[str, Any]]:
-    rows = fetch(
+    return fetch(
         con,
         "select a.policy_arn, a.policy_name, p.document, p.is_aws_managed, p.attachment_count "
         "from iam_attachments as a left join iam_policies as p on p.policy_arn = a.policy_arn "
         "where a.owner_arn = $owner order by a.policy_arn",
         owner=owner,
-    )
-    for row in rows:
-        if row["document"] is None:
-            # iam_policies holds AWS managed policies of the newest snapshot only, which need
-            # not list this one: take it from the newest snapshot that does.
-            found = fetch(
-                con,
-                "select document, is_aws_managed, attachment_count from all_snapshot_policies "
-                "where policy_arn = $arn order by captured_at desc nulls last, snapshot_id desc "
-                "limit 1",
-                arn=row["policy_arn"],
-            )
-            if found:
-                row.update(found[0])
-    return rows
-
-
-def _register_all_policies(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
-    """A view over the managed policies of every snapshot in the lake."""
-    from trailwise.pipeline.iam import store
-
-    ids = [str(m["snapshot_id"]) for m in store.manifests(lake)]
-    con.read_parquet(store.table_files(lake, "policies", ids), hive_partitioning=False).create_view(
-        "all_snapshot_policies"
     )
 
 
