@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,11 +11,12 @@ from typing import Annotated, Any
 import typer
 
 from trailwise.pipeline import api
-from trailwise.pipeline.errors import TrailwiseError
 from trailwise.pipeline.ingest import IngestProgress, IngestResult
 from trailwise.pipeline.timeutil import parse_when
 
-from . import render
+from . import common, render
+from .common import LakeOpt, echo_json, reporting
+from .policy import policy_app
 
 app = typer.Typer(
     help="Turn CloudTrail logs into a queryable lake and least-privilege IAM.",
@@ -26,15 +25,6 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,  # help text shows s3://BUCKET[/PREFIX] literally
 )
-
-_debug = False
-
-LakeOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--lake", envvar="TRAILWISE_LAKE", help="Lake directory [default: ./trailwise-lake]."
-    ),
-]
 
 
 class SummaryFormat(str, Enum):
@@ -58,31 +48,7 @@ def _root(
         bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
     ] = False,
 ) -> None:
-    global _debug  # noqa: PLW0603  (one flag for the whole invocation)
-    _debug = debug
-
-
-@contextmanager
-def _reporting() -> Iterator[None]:
-    """The one place errors are reported: one red line on stderr, non-zero exit."""
-    try:
-        yield
-    except TrailwiseError as exc:
-        if _debug:
-            raise
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(exc.exit_code) from None
-    except OSError as exc:
-        if _debug:
-            raise
-        where = f" {exc.filename}" if exc.filename else ""
-        typer.secho(f"error:{where}: {exc.strerror or exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from None
-
-
-def _echo_json(value: Any) -> None:
-    sys.stdout.buffer.write(render.to_json(value) + b"\n")
-    sys.stdout.flush()
+    common.debug = debug
 
 
 @app.command()
@@ -125,7 +91,7 @@ def ingest(
     Exit status: 0 all ingested; 2 some input quarantined (the rest committed); 3 some objects
     could not be read (named in the summary, retried by the next run); 1 error.
     """
-    with _reporting():
+    with reporting():
         if external_id and not role_arn:
             raise api.UsageError("--external-id needs --role-arn")
         progress = (
@@ -145,7 +111,7 @@ def ingest(
         if progress:
             sys.stderr.write("\n")
     if fmt is SummaryFormat.json:
-        _echo_json(result.to_dict())
+        echo_json(result.to_dict())
     else:
         _print_ingest(result)
     raise typer.Exit(result.exit_code)
@@ -220,7 +186,7 @@ def query(
     output: Annotated[Path | None, typer.Option(help="Write to FILE instead of stdout.")] = None,
 ) -> None:
     """Run a named query or read-only SQL over the lake."""
-    with _reporting():
+    with reporting():
         if (name is None) == (sql is None):
             raise api.UsageError("give either a query NAME or --sql")
         if fmt is TableFormat.parquet and output is None:
@@ -258,10 +224,10 @@ def status(
     fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
     """What the lake holds and what the last runs did."""
-    with _reporting():
+    with reporting():
         info = api.status(lake)
     if fmt is SummaryFormat.json:
-        _echo_json(info)
+        echo_json(info)
     else:
         _print_status(info)
 
@@ -303,10 +269,10 @@ def compact(
     fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
     """Merge each day's small files (rows unchanged) and drop expired snapshots' files."""
-    with _reporting():
+    with reporting():
         result = api.compact(lake)
     if fmt is SummaryFormat.json:
-        _echo_json(result.to_dict())
+        echo_json(result.to_dict())
     else:
         typer.echo(
             f"compacted {result.days_compacted} days: {result.files_before} files -> "
@@ -321,10 +287,10 @@ def remap(
     fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
     """Re-derive every event's IAM actions from the lake (after the mapping improved)."""
-    with _reporting():
+    with reporting():
         result = api.remap(lake)
     if fmt is SummaryFormat.json:
-        _echo_json(result.to_dict())
+        echo_json(result.to_dict())
     else:
         typer.echo(
             f"remapped {result.files_mapped} files into {result.rows_written:,} action rows "
@@ -360,13 +326,13 @@ def iam_load(
     fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
     """Load an IAM snapshot (one or several accounts) and the permissions it grants."""
-    with _reporting():
+    with reporting():
         if not from_aws and (profile or role_arn or endpoint_url):
             raise api.UsageError("--profile, --role-arn and --endpoint-url go with --from-aws")
         aws = api.S3Config(endpoint_url, profile, None, role_arn) if from_aws else None
         result = api.iam_load(file, lake, parse_when(captured_at), aws)
     if fmt is SummaryFormat.json:
-        _echo_json(result.to_dict())
+        echo_json(result.to_dict())
         return
     verb = "loaded" if result.is_new else "already in the lake:"
     typer.echo(
@@ -385,6 +351,7 @@ permissions_app = typer.Typer(
     help="The IAM policies trailwise itself needs.", no_args_is_help=True, rich_markup_mode=None
 )
 app.add_typer(permissions_app, name="permissions")
+app.add_typer(policy_app, name="policy")
 
 
 @permissions_app.command("ingest")
@@ -403,7 +370,7 @@ def permissions_ingest(
     With --role-arn, prints {"CallerPolicy": ..., "RolePolicy": ...}: the caller may only assume
     the role, and the role may only list and read the trail's keys.
     """
-    with _reporting():
+    with reporting():
         policy = api.ingest_permissions(bucket, prefix, kms_key, role_arn)
     sys.stdout.write(json.dumps(policy, indent=2) + "\n")
 
@@ -416,7 +383,7 @@ def demo(
     ),
 ) -> None:
     """Serve sample_logs/ from an in-process S3 emulator on 127.0.0.1 and ingest it via s3://."""
-    with _reporting():
+    with reporting():
         result = api.demo(sample_logs, lake)
     typer.echo(
         f"S3 emulator at {result.endpoint}: uploaded {result.objects_uploaded} objects to "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -12,8 +13,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from trailwise.pipeline.policy import Suggestion, render, suggest
+from trailwise.pipeline import api
+from trailwise.pipeline.errors import PolicyError
+from trailwise.pipeline.policy import Suggestion, render
 from trailwise.pipeline.timeutil import parse_when
+
+from .common import LakeOpt, echo_json, reporting
 
 policy_app = typer.Typer(
     help="Least-privilege IAM policies from the lake.",
@@ -21,19 +26,38 @@ policy_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-# Repeated from main.py rather than imported: main.py imports this module to add policy_app.
-LakeOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--lake", envvar="TRAILWISE_LAKE", help="Lake directory [default: ./trailwise-lake]."
-    ),
+SinceOpt = Annotated[
+    str | None, typer.Option(help="Use events at or after: DATE, ISO time or 30d.")
 ]
+UntilOpt = Annotated[str | None, typer.Option(help="Use events before (a DATE includes that day).")]
+OutputOpt = Annotated[Path | None, typer.Option(help="Write to FILE instead of stdout.")]
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 class ResourcesMode(str, Enum):
     exact = "exact"
     generalize = "generalize"
     star = "star"
+
+
+class ReportFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class TrustFormat(str, Enum):
+    text = "text"
+    json = "json"
+    policy = "policy"
+    terraform = "terraform"
+    cloudformation = "cloudformation"
 
 
 class PolicyFormat(str, Enum):
@@ -46,12 +70,8 @@ class PolicyFormat(str, Enum):
 def suggest_command(
     principal_arn: Annotated[str, typer.Argument(help="ARN of the IAM role or user.")],
     lake: LakeOpt = None,
-    since: Annotated[
-        str | None, typer.Option(help="Use events at or after: DATE, ISO time or 30d.")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Use events before (a DATE includes that day).")
-    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     resources: Annotated[
         ResourcesMode,
         typer.Option(
@@ -69,7 +89,7 @@ def suggest_command(
     fmt: Annotated[
         PolicyFormat, typer.Option("--format", help="json, terraform or cloudformation.")
     ] = PolicyFormat.json,
-    output: Annotated[Path | None, typer.Option(help="Write to FILE instead of stdout.")] = None,
+    output: OutputOpt = None,
     max_size: Annotated[
         int,
         typer.Option(
@@ -89,25 +109,17 @@ def suggest_command(
     as iam:PassRole), on the resources the events name, under conditions every observed call
     met. Notes (splits, * fallbacks, denied calls left out) go to stderr.
     """
-    # Imported here: main.py imports this module while it is still being defined.
-    from .main import _reporting
-
-    with _reporting():
-        result = suggest(
-            lake,
+    with reporting():
+        result = api.policy_suggest(
             principal_arn,
+            lake,
             since=parse_when(since),
             until=parse_when(until, end_of_day=True),
             resources=resources.value,
             include_denied=include_denied,
             max_size=max_size,
         )
-        text = render(result.documents, fmt.value, result.name)
-        if output:
-            output.write_text(text, encoding="utf-8")
-        else:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+        _emit(render(result.documents, fmt.value, result.name), output)
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
     if explain:
@@ -139,3 +151,136 @@ def explain_text(result: Suggestion) -> str:
             conditions.add_row(c.sid, f"{c.operator} {c.key}", "\n".join(c.values), c.justification)
         console.print(conditions)
     return console.export_text()
+
+
+@policy_app.command("diff")
+def diff_command(
+    principal_arn: Annotated[str, typer.Argument(help="ARN of the IAM role or user.")],
+    lake: LakeOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="text or json.")] = (
+        ReportFormat.text
+    ),
+    replacement: Annotated[
+        bool,
+        typer.Option(
+            "--replacement/--no-replacement",
+            help="Include the proposed replacement policies (removals applied).",
+        ),
+    ] = True,
+    output: OutputOpt = None,
+) -> None:
+    """Compare what a role or user is granted today (latest IAM snapshot) with its use.
+
+    Lists actions to remove (granted, unused, observable), kept, that cannot be judged (CloudTrail
+    does not log them), and used but not granted (denied), then per policy which statements
+    become redundant, and the replacement policies with the removals applied.
+    """
+    with reporting():
+        result = api.policy_diff(
+            principal_arn, lake, since=parse_when(since), until=parse_when(until, end_of_day=True)
+        )
+        if fmt is ReportFormat.json:
+            text = render_json(result.to_dict(replacement=replacement))
+        else:
+            text = result.to_text(replacement=replacement)
+            text = text if text.endswith("\n") else text + "\n"
+        _emit(text, output)
+
+
+@policy_app.command("trust")
+def trust_command(
+    role_arn: Annotated[str, typer.Argument(help="ARN of the IAM role.")],
+    lake: LakeOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    fmt: Annotated[
+        TrustFormat,
+        typer.Option(
+            "--format",
+            help="text (report), json (report), or the suggested trust policy alone: policy "
+            "(JSON), terraform, cloudformation.",
+        ),
+    ] = TrustFormat.text,
+    output: OutputOpt = None,
+) -> None:
+    """Who really assumed a role, the trust policy restricted to them, and what is wrong with
+    the current one (wildcards, whole accounts, unused principals, missing conditions)."""
+    with reporting():
+        result = api.policy_trust(
+            role_arn, lake, since=parse_when(since), until=parse_when(until, end_of_day=True)
+        )
+        if fmt is TrustFormat.text:
+            text = result.to_text()
+            text = text if text.endswith("\n") else text + "\n"
+        elif fmt is TrustFormat.json:
+            text = render_json(result.to_dict())
+        elif result.document is None:
+            raise PolicyError(
+                f"nobody assumed {result.role_arn} in the window: no trust policy to suggest",
+                hint="see --format text for the findings",
+            )
+        else:
+            kind = "json" if fmt is TrustFormat.policy else fmt.value
+            name = result.role_arn.rsplit("/", 1)[-1] + "-trust"
+            text = render([result.document], kind, name, kind="trust")
+        _emit(text, output)
+
+
+@policy_app.command("bulk")
+def bulk_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the files and index into.")],
+    lake: LakeOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    account: Annotated[str | None, typer.Option(help="Only principals of this account.")] = None,
+    path: Annotated[
+        str | None, typer.Option(help="Only principals whose IAM path starts with this.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Only principals whose name matches this glob (ci-*).")
+    ] = None,
+    resources: Annotated[
+        ResourcesMode, typer.Option(help="As for policy suggest.")
+    ] = ResourcesMode.generalize,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="Summary as text or json.")] = (
+        ReportFormat.text
+    ),
+) -> None:
+    """Suggestion and diff for every user and role of the loaded IAM snapshots that matches the
+    filters: one file each per principal under OUT/ACCOUNT/, plus OUT/index.csv and index.json
+    with the size of each reduction. Exits 2 when some principals could not be judged."""
+    with reporting():
+        result = api.policy_bulk(
+            out,
+            lake,
+            account_id=account,
+            path_prefix=path,
+            name_pattern=name,
+            since=parse_when(since),
+            until=parse_when(until, end_of_day=True),
+            resources=resources.value,
+        )
+    if fmt is ReportFormat.json:
+        summary = result.to_dict()
+        summary.pop("index")
+        echo_json(summary)
+    else:
+        counts = ", ".join(f"{n} {status}" for status, n in result.counts.items())
+        typer.echo(f"{len(result.rows)} principals: {counts}")
+        for row in result.rows:
+            if row.status == "error":
+                typer.secho(f"error: {row.principal_arn}: {row.note}", fg="red", err=True)
+            elif row.granted:
+                typer.echo(
+                    f"  {row.principal_arn}: {row.removable} of {row.granted} granted actions "
+                    f"removable ({row.reduction_pct}%), {row.status}"
+                )
+        typer.echo(f"index: {out / 'index.csv'}")
+    if result.errors:
+        raise typer.Exit(2)
+
+
+def render_json(value: object) -> str:
+    return json.dumps(value, indent=2, default=str) + "\n"

@@ -29,6 +29,10 @@ __all__ = [
     "ingest_permissions",
     "list_queries",
     "open_sources",
+    "policy_bulk",
+    "policy_diff",
+    "policy_suggest",
+    "policy_trust",
     "remap",
     "run_named",
     "run_sql",
@@ -188,3 +192,42 @@ def remap(lake: str | Path | None = None) -> actions.SyncResult:
 def compact(lake: str | Path | None = None) -> maintenance.CompactResult:
     """Merge small files per day and drop what old snapshots no longer need."""
     return maintenance.compact(Lake(lake))
+
+
+def policy_suggest(principal_arn: str, lake: str | Path | None = None, **options: Any) -> Any:
+    """The least-privilege policy of a role or user; options as :func:`policy.suggest`."""
+    from trailwise.pipeline.policy import suggest
+
+    return suggest(Lake(lake), principal_arn, **options)
+
+
+def policy_diff(
+    principal_arn: str,
+    lake: str | Path | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Any:
+    """Today's grants of a role or user against its use: what to cut, keep, cannot judge."""
+    from trailwise.pipeline.policy.diff import diff
+
+    return diff(Lake(lake), principal_arn, since=since, until=until)
+
+
+def policy_trust(
+    role_arn: str,
+    lake: str | Path | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Any:
+    """Who really assumed a role, the trust policy admitting exactly them, and findings."""
+    from trailwise.pipeline.policy.trust import suggest_trust
+
+    return suggest_trust(Lake(lake), role_arn, since=since, until=until)
+
+
+def policy_bulk(out_dir: str | Path, lake: str | Path | None = None, **options: Any) -> Any:
+    """Suggestions and diffs of every matching principal into ``out_dir``; see
+    :func:`policy.bulk.bulk`."""
+    from trailwise.pipeline.policy.bulk import bulk
+
+    return bulk(Lake(lake), out_dir, **options)

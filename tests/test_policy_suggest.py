@@ -10,13 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from tests.given import REALDATA, an_event, given_delivery_file
-from trailwise.cli.policy import policy_app
 from trailwise.pipeline import api
 from trailwise.pipeline.errors import PolicyError
 from trailwise.pipeline.mapping import catalogue
@@ -672,53 +669,6 @@ def test_suggestions_from_real_stratus_red_team_events_pass_validation_and_parli
                 r.endswith("-*") for _, r, _ in grants(result.documents) if mode == "generalize"
             )
     assert folded  # 20 secrets named stratus-red-team-retrieve-secret-N fold to their prefix
-
-
-# -- the command -----------------------------------------------------------------------------
-
-
-def test_the_suggest_command_writes_the_policy_and_explains_it_on_stderr(sample_lake, tmp_path):
-    app = typer.Typer()
-    app.add_typer(policy_app, name="policy")
-
-    @app.callback()
-    def root() -> None:
-        """trailwise."""
-
-    runner = CliRunner()
-    out = tmp_path / "policy.tf"
-    result = runner.invoke(
-        app,
-        [
-            "policy",
-            "suggest",
-            CI_ROLE,
-            "--lake",
-            str(sample_lake),
-            "--format",
-            "terraform",
-            "--output",
-            str(out),
-            "--explain",
-            "--since",
-            "2026-11-01",
-            "--until",
-            "2026-11-05",
-        ],
-    )
-    assert result.exit_code == 0, result.stderr
-    assert out.read_text().startswith(
-        'data "aws_iam_policy_document" "github-actions-deploy-least-privilege" {'
-    )
-    assert "iam:PassRole" in result.stderr
-    assert "IamPassRoleToLambda" in result.stderr
-    assert "note: left out iam:CreateRole" in result.stderr
-    missing = runner.invoke(
-        app,
-        ["policy", "suggest", "arn:aws:iam::111122223333:role/nobody", "--lake", str(sample_lake)],
-    )
-    assert missing.exit_code == 1
-    assert missing.stderr.startswith("error: arn:aws:iam::111122223333:role/nobody has no events")
 
 
 def test_validation_rejects_a_service_condition_key_its_actions_do_not_take():
