@@ -121,3 +121,31 @@ def test_a_bad_time_is_a_usage_error_not_a_traceback(cli, tmp_path, lake_dir):
 def test_the_typer_app_never_shows_locals_in_tracebacks():
     assert isinstance(app, typer.Typer)
     assert app.pretty_exceptions_show_locals is False
+
+
+def every_command_path() -> list[tuple[str, ...]]:
+    """("ingest",), ("iam", "load"), ("policy", "suggest"), ...: each command the app has."""
+    paths = [(c.name or c.callback.__name__,) for c in app.registered_commands]
+    for group in app.registered_groups:
+        paths += [(group.name, c.name) for c in group.typer_instance.registered_commands]
+    return sorted(paths)
+
+
+def readme_headings() -> dict[tuple[str, ...], str]:
+    """The command reference: command path -> its heading line."""
+    headings: dict[tuple[str, ...], str] = {}
+    for line in (REPO / "README.md").read_text().splitlines():
+        m = re.match(r"^### `trailwise ((?:[a-z][a-z-]* ?)+)(.*)`", line)
+        if m:
+            headings.setdefault(tuple(m.group(1).split()), "")
+            headings[tuple(m.group(1).split())] += m.group(2)
+    return headings
+
+
+@pytest.mark.parametrize("path", every_command_path(), ids=" ".join)
+def test_the_readme_heading_of_each_command_names_only_options_it_has(cli, path):
+    headings = readme_headings()
+    assert path in headings, f"README has no heading for trailwise {' '.join(path)}"
+    help_text = cli(*path, "--help").stdout
+    for option in re.findall(r"--[a-z][a-z-]*", headings[path]):
+        assert option in help_text, f"trailwise {' '.join(path)} has no {option}"
