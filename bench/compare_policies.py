@@ -84,6 +84,13 @@ def as_list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+def is_placeholder(resource: str) -> bool:
+    """Access Analyzer style ``${BucketName}`` or ``<bucket>``; IAM's escapes for a literal
+    ``*``, ``?`` or ``$`` (``${*}``, ``${?}``, ``${$}``) are exact, not placeholders."""
+    unescaped = resource.replace("${*}", "").replace("${?}", "").replace("${$}", "")
+    return "${" in unescaped or "<" in unescaped
+
+
 def judge(verdict: Verdict, documents: list[dict[str, Any]], facts: dict[str, Any]) -> Verdict:
     valid = {a.lower() for a in catalogue_actions()}
     resources_of: dict[str, set[str]] = {}
@@ -98,7 +105,7 @@ def judge(verdict: Verdict, documents: list[dict[str, Any]], facts: dict[str, An
     verdict.pass_role_needed = facts["needs_pass_role"]
     verdict.pass_role_present = "iam:passrole" in resources_of
     for resources in resources_of.values():
-        if any("${" in r or "<" in r for r in resources):
+        if any(is_placeholder(r) for r in resources):
             verdict.placeholders += 1
         elif resources and "*" not in resources:
             verdict.scoped += 1
