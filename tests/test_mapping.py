@@ -72,6 +72,51 @@ def actions(mapping: EventMapping) -> set[str]:
 # (case, row, classification, expected uses as (action, resource, inferred_from))
 REGRESSIONS: list[tuple[str, dict[str, Any], str, set[tuple[str, str | None, str]]]] = [
     (
+        "an ECS service named by cluster and service name",
+        a_row("ecs.amazonaws.com", "UpdateService", {"cluster": "prod", "service": "orders-api"}),
+        "iam_action",
+        {
+            (
+                "ecs:UpdateService",
+                f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/prod/orders-api",
+                "event",
+            )
+        },
+    ),
+    (
+        "an ECS service named by the ARNs of its cluster and itself",
+        a_row(
+            "ecs.amazonaws.com",
+            "UpdateService",
+            {
+                "cluster": f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/prod",
+                "service": f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/prod/orders-api",
+            },
+        ),
+        "iam_action",
+        {
+            (
+                "ecs:UpdateService",
+                f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/prod/orders-api",
+                "event",
+            )
+        },
+    ),
+    (
+        "a CloudFront distribution named by its id",
+        a_row(
+            "cloudfront.amazonaws.com", "GetDistributionConfig2020_05_31", {"id": "E2QWRUHAPOMQZL"}
+        ),
+        "iam_action",
+        {
+            (
+                "cloudfront:GetDistributionConfig",
+                f"arn:aws:cloudfront::{ACCOUNT}:distribution/E2QWRUHAPOMQZL",
+                "event",
+            )
+        },
+    ),
+    (
         "trailing digits stay: cloud9 CreateEnvironmentEC2",
         a_row("cloud9.amazonaws.com", "CreateEnvironmentEC2"),
         "iam_action",

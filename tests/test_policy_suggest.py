@@ -187,9 +187,13 @@ def test_ci_role_actions_whose_resource_no_event_names_get_star_in_their_own_sta
         s for s in statements(result.documents) if s["Sid"] == "EcsWriteResourceNotLogged"
     ]
     assert statement["Resource"] == "*"
-    assert statement["Action"] == ["ecs:RegisterTaskDefinition", "ecs:UpdateService"]
+    # the new revision's number is only in the response, so the request names no task definition
+    assert statement["Action"] == "ecs:RegisterTaskDefinition"
     assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
-    evidence = next(e for e in result.evidence if e.action == "ecs:UpdateService")
+    assert resources_of(result.documents, "ecs:UpdateService") == {
+        "arn:aws:ecs:us-east-1:111122223333:service/prod/orders-api"
+    }
+    evidence = next(e for e in result.evidence if e.action == "ecs:RegisterTaskDefinition")
     assert "do not name a resource" in evidence.why
     assert resources_of(result.documents, "sts:AssumeRole") == {
         "arn:aws:iam::444455556666:role/ci-dev-deploy"

@@ -194,7 +194,13 @@ def _strip_leading_slash(value: str, ctx: Context) -> str | None:
     return value.lstrip("/") or None
 
 
+def _arn_resource_name(value: str, ctx: Context) -> str | None:
+    # ECS accepts a cluster or service by name or by ARN (the name is the last path segment).
+    return value.rsplit("/", 1)[-1] if value.startswith("arn:") else value
+
+
 TRANSFORMS: dict[str, Transform] = {
+    "arn_resource_name": _arn_resource_name,
     "kms_alias": _kms_alias,
     "kms_key_id": _kms_key_id,
     "lambda_alias": _lambda_alias,
