@@ -45,7 +45,7 @@ from trailwise.pipeline.decode import (
     rows_to_table,
 )
 from trailwise.pipeline.errors import SourceReadError
-from trailwise.pipeline.lake import Lake, local_path, new_run_id, write_atomic
+from trailwise.pipeline.lake import Lake, duckdb_connect, local_path, new_run_id, write_atomic
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 from trailwise.pipeline.sources import Source, SourceObject
 
@@ -594,8 +594,8 @@ def _commit(
     kept: Counter[str] = Counter()
     table = lake.events_table()
     run_dir = lake.staging_dir / run_id
-    con = duckdb.connect(
-        config={
+    con = duckdb_connect(
+        {
             "memory_limit": COMMIT_MEMORY,
             "threads": 2,
             "temp_directory": str(run_dir / "spill"),

@@ -80,6 +80,14 @@ def resolve_lake_dir(lake: str | Path | None) -> Path:
     return Path(chosen).expanduser().resolve()
 
 
+def duckdb_connect(config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection. Its progress bar is off: DuckDB draws it on stdout, where
+    it would corrupt a JSON or CSV answer."""
+    con = duckdb.connect(config=config or {})
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temp file beside ``path`` and rename it into place (fsync'd)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -213,7 +221,7 @@ class Lake:
         files = sorted(str(p) for p in self.objects_dir.glob("*.parquet"))
         if not files or listed.num_rows == 0:
             return set()
-        con = duckdb.connect()
+        con = duckdb_connect()
         try:
             con.register("listed", listed)
             rows = con.execute(

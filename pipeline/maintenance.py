@@ -9,12 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trailwise.pipeline import actions
-from trailwise.pipeline.lake import Lake, local_path, new_run_id
+from trailwise.pipeline.lake import Lake, duckdb_connect, local_path, new_run_id
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 
 COMPACT_GROUP_BYTES = 64 << 20  # compressed bytes rewritten at once; bounds memory (~8x in Arrow)
@@ -36,7 +35,7 @@ def status(lake: Lake) -> dict[str, Any]:
         "snapshots": len(table.metadata.snapshots),
     }
     if files:
-        con = duckdb.connect()
+        con = duckdb_connect()
         try:
             row = con.execute(
                 "select min(event_time), max(event_time), count(distinct recipient_account_id), "
@@ -58,7 +57,7 @@ def status(lake: Lake) -> dict[str, Any]:
     out["action_rows"] = 0
     out["stale_action_rows"] = 0
     if action_files:
-        con = duckdb.connect()
+        con = duckdb_connect()
         try:
             counts = con.execute(
                 "select count(*), count(*) filter (where mapping_version <> $version) "
@@ -116,7 +115,7 @@ def compact(lake: Lake, expire_older_than: timedelta = timedelta(days=7)) -> Com
                 if len(group) > 1:
                     groups.append((day, group))
         if groups:
-            con = duckdb.connect()
+            con = duckdb_connect()
             try:
                 with table.transaction() as tx, tx.update_snapshot().overwrite() as overwrite:
                     for day, group in groups:

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from trailwise.pipeline.actions import ACTIONS_SCHEMA
 from trailwise.pipeline.errors import QueryError
-from trailwise.pipeline.lake import ACTIONS_TABLE, EVENTS_TABLE, Lake
+from trailwise.pipeline.lake import ACTIONS_TABLE, EVENTS_TABLE, Lake, duckdb_connect
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 
 _HEADER = re.compile(r"^--\s*(name|description|param|columns|uses):\s*(.*)$")
@@ -105,7 +105,7 @@ def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
     ``iam_actions`` (the IAM action catalogue: action, service, access_level).
     """
     lake.require()
-    con = duckdb.connect()
+    con = duckdb_connect()
     for view, table_name, schema in (
         ("events", EVENTS_TABLE, EVENTS_SCHEMA),
         ("event_actions", ACTIONS_TABLE, ACTIONS_SCHEMA),

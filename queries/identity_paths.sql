@@ -54,16 +54,55 @@
 
 with
 
--- The window and the 12 hours before it, where the creators of the window's sessions are.
-scope as (
+-- Rules read only what identifies the credentials and the client, so the window's events are
+-- first grouped by those columns (a "signature": one per session, user agent and account, far
+-- fewer than events) and each signature is classified once. The Assume* calls of the window and
+-- of the 12 hours before it (where the window's sessions were created) are kept one per event.
+signature_columns as (
     select
         event_id,
-        recipient_account_id,
         event_time,
-        event_type,
-        event_source,
         event_name,
+        event_source,
         error_code,
+        request_parameters,
+        response_elements,
+        recipient_account_id,
+        event_type = 'AwsConsoleSignIn' as is_console_sign_in,
+        coalesce(event_source like 'sso%', false) as is_sso_source,
+        user_identity_type,
+        user_identity_arn,
+        user_identity_principal_id,
+        user_identity_account_id,
+        user_identity_access_key_id,
+        user_identity_user_name,
+        user_identity_invoked_by,
+        user_identity_identity_provider,
+        session_credential_from_console,
+        session_mfa_authenticated,
+        principal_arn,
+        -- a service's name stands here for AWS service identities; other callers' IPs are not
+        -- read by any rule and would only multiply the signatures
+        case
+            when user_identity_type = 'AWSService' or user_identity_type is null
+                then source_ip_address
+        end as source_ip_address,
+        user_agent,
+        case
+            when contains(user_identity, 'ec2RoleDelivery')
+                then user_identity ->> '$.sessionContext.ec2RoleDelivery'
+        end as ec2_role_delivery
+    from events
+    where ($since is null or event_time >= cast($since as timestamp) - interval 12 hours)
+        and ($until is null or event_time < $until)
+),
+
+signatures as (
+    select
+        'window' as kind,
+        recipient_account_id,
+        is_console_sign_in,
+        is_sso_source,
         user_identity_type,
         user_identity_arn,
         user_identity_principal_id,
@@ -77,10 +116,34 @@ scope as (
         principal_arn,
         source_ip_address,
         user_agent,
-        request_parameters,
-        response_elements,
+        ec2_role_delivery,
+        count(*) as events,
+        min(event_time) as first_seen,
+        max(event_time) as last_seen
+    from signature_columns
+    where ($since is null or event_time >= $since)
+        and ($account_id is null or recipient_account_id = $account_id)
+    group by all
+),
+
+assumption_events as (
+    select
+        'assumption' as kind,
+        * exclude (event_source, error_code),
+        1 as events,
+        event_time as first_seen,
+        event_time as last_seen
+    from signature_columns
+    where event_source = 'sts.amazonaws.com'
+        and event_name in ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity')
+        and error_code is null
+        and request_parameters ->> 'roleArn' is not null
+),
+
+scope as (
+    select
+        *,
         lower(coalesce(user_agent, '')) as agent,
-        user_identity ->> '$.sessionContext.ec2RoleDelivery' as ec2_role_delivery,
         case
             when user_identity_type = 'AssumedRole'
                 then coalesce(
@@ -88,9 +151,11 @@ scope as (
                     nullif(regexp_extract(user_identity_arn, 'assumed-role/[^/]+/(.+)$', 1), '')
                 )
         end as session_name
-    from events
-    where ($since is null or event_time >= cast($since as timestamp) - interval 12 hours)
-        and ($until is null or event_time < $until)
+    from (
+        select * from signatures
+        union all by name
+        select * from assumption_events
+    )
 ),
 
 -- IAM users with a successful console sign-in anywhere in the lake are people's users.
@@ -196,7 +261,7 @@ direct as (
                     then {'path': 'deployer', 'reason': 'call CloudFormation made for the caller'}
             end,
             case
-                when event_type = 'AwsConsoleSignIn'
+                when is_console_sign_in
                     then {'path': 'human', 'reason': 'console sign-in'}
             end,
             case
@@ -212,7 +277,7 @@ direct as (
                     then {'path': 'human', 'reason': 'Identity Center user sign-in'}
             end,
             case
-                when user_identity_type = 'Unknown' and event_source like 'sso%'
+                when user_identity_type = 'Unknown' and is_sso_source
                     then {'path': 'human', 'reason': 'Identity Center portal user'}
             end,
             case
@@ -332,10 +397,7 @@ assumptions as (
         end as source,
         coalesce(service_or_account_rule, strong_rule, pattern_rule) as caller_rule
     from direct
-    where event_source = 'sts.amazonaws.com'
-        and event_name in ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity')
-        and error_code is null
-        and request_parameters ->> 'roleArn' is not null
+    where kind = 'assumption'
 ),
 
 -- What the session's creator says about the session.
@@ -447,9 +509,10 @@ creators_by_name as (
 
 windowed as (
     select
-        event_id,
         recipient_account_id,
-        event_time,
+        events,
+        first_seen,
+        last_seen,
         user_identity_type,
         user_identity_account_id,
         user_identity_access_key_id,
@@ -463,8 +526,7 @@ windowed as (
         strong_rule,
         pattern_rule
     from direct
-    where ($since is null or event_time >= $since)
-        and ($account_id is null or recipient_account_id = $account_id)
+    where kind = 'window'
 ),
 
 -- A creator counts when it precedes the call by at most 12 hours, whichever way it was found.
@@ -472,14 +534,14 @@ linked as (
     select
         windowed.*,
         case
-            when by_key.event_time <= windowed.event_time
-                and by_key.event_time > windowed.event_time - interval 12 hours
+            when by_key.event_time <= windowed.first_seen
+                and by_key.event_time > windowed.first_seen - interval 12 hours
                 then {
                     'source': by_key.source,
                     'account_id': by_key.caller_account_id,
                     'rule': by_key.rule
                 }
-            when by_name.event_time > windowed.event_time - interval 12 hours
+            when by_name.event_time > windowed.first_seen - interval 12 hours
                 then {
                     'source': by_name.source,
                     'account_id': by_name.caller_account_id,
@@ -493,7 +555,7 @@ linked as (
     asof left join creators_by_name as by_name
         on by_name.role_arn = windowed.principal_arn
         and by_name.session_name = windowed.session_name
-        and windowed.event_time >= by_name.event_time
+        and windowed.first_seen >= by_name.event_time
 ),
 
 classified as (
@@ -553,7 +615,7 @@ final as (
             []
         ) as identity_types,
         decision.path as path,
-        count(*) as events,
+        sum(events) as events,
         count(distinct user_identity_access_key_id) as sessions,
         coalesce(
             list(distinct session_source order by session_source)
@@ -574,8 +636,8 @@ final as (
         coalesce(list(distinct client order by client) filter (where client is not null), [])
             as user_agents,
         list(distinct decision.reason order by decision.reason) as reasons,
-        min(event_time) as first_seen,
-        max(event_time) as last_seen
+        min(first_seen) as first_seen,
+        max(last_seen) as last_seen
     from classified
     group by recipient_account_id, principal_arn, decision.path
 )

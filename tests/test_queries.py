@@ -94,3 +94,15 @@ def test_the_readme_lists_every_shipped_query_with_each_of_its_parameters():
         assert name in rows, f"README has no row for {name}"
         for param in query.params:
             assert f"${param.name}" in rows[name], f"README row of {name} lacks ${param.name}"
+
+
+def test_duckdb_never_draws_its_progress_bar_into_an_answer(sample_lake):
+    # DuckDB draws it on stdout during long queries, inside the JSON or CSV being printed
+    from trailwise.pipeline.lake import Lake
+    from trailwise.pipeline.query import connect
+
+    con = connect(Lake(sample_lake))
+    try:
+        assert con.sql("select current_setting('enable_progress_bar')").fetchone() == (False,)
+    finally:
+        con.close()
