@@ -103,6 +103,7 @@ def test_duckdb_never_draws_its_progress_bar_into_an_answer(sample_lake):
 
     con = connect(Lake(sample_lake))
     try:
-        assert con.sql("select current_setting('enable_progress_bar')").fetchone() == (False,)
+        setting = con.sql("select current_setting('enable_progress_bar')").fetchall()
+        assert setting == [(False,)]
     finally:
         con.close()
