@@ -262,7 +262,7 @@ def _denied_grants(
     note per denied action left out, with the reason."""
     granted = {(u.action, u.resource_arn) for u in allowed}
     chosen: list[Use] = []
-    left_out: dict[tuple[str, str], int] = defaultdict(int)
+    left_out: dict[tuple[str, str, str], int] = defaultdict(int)
     for use in uses:
         if use.is_authorized:
             continue
@@ -282,9 +282,10 @@ def _denied_grants(
             reason = f"denied by the {use.denied_by}: an identity policy cannot fix that"
         else:
             reason = "the error does not say which policy denied it"
-        left_out[(action, reason)] += use.events
-    for (action, reason), count in sorted(left_out.items()):
-        notes.append(f"left out {action}: denied {count} time(s), {reason}")
+        left_out[(action, resource or "", reason)] += use.events
+    for (action, resource, reason), count in sorted(left_out.items()):
+        on = f" on {resource}" if resource else ""
+        notes.append(f"left out {action}{on}: denied {count} time(s), {reason}")
     return chosen
 
 
