@@ -12,6 +12,7 @@ import typer
 
 from trailwise.pipeline import api
 from trailwise.pipeline.ingest import IngestProgress, IngestResult
+from trailwise.pipeline.policy import render as policy_render
 from trailwise.pipeline.timeutil import parse_when
 
 from . import common, render
@@ -398,6 +399,21 @@ def demo(
     render.write_table(result.summary, "table", None)
     typer.echo("\n== who used which IAM actions (trailwise query --sql ... over event_actions)")
     render.write_table(result.principals, "table", None)
+    if not result.snapshots:
+        return
+    typer.echo("\n== trailwise iam load sample_logs/iam/*.json")
+    for snapshot in result.snapshots:
+        typer.echo(f"snapshot {snapshot.snapshot_id} of {', '.join(snapshot.accounts)}")
+    typer.echo("\n== trailwise query root_summary")
+    render.write_table(result.root_summary, "table", None)
+    typer.echo(f"\n== trailwise policy suggest {result.suggestion.principal_arn}")
+    typer.echo(policy_render(result.suggestion.documents, "json", result.suggestion.name), nl=False)
+    for note in result.suggestion.notes:
+        typer.echo(f"note: {note}")
+    typer.echo(f"\n== trailwise policy diff {result.diff.principal_arn} --no-replacement")
+    typer.echo(result.diff.to_text(replacement=False))
+    typer.echo(f"\n== trailwise policy trust {result.trust.role_arn}")
+    typer.echo(result.trust.to_text())
 
 
 def main() -> None:

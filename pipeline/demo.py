@@ -41,6 +41,15 @@ class DemoResult:
     status: dict[str, Any]
     summary: Any
     principals: Any
+    snapshots: list[Any]
+    root_summary: Any
+    suggestion: Any  # the CI role's least-privilege policy
+    diff: Any  # the EC2 app role's grants against its use
+    trust: Any  # who assumes the CI role
+
+
+DEMO_CI_ROLE = "arn:aws:iam::111122223333:role/github-actions-deploy"
+DEMO_APP_ROLE = "arn:aws:iam::111122223333:role/app-role"
 
 
 def run_demo(sample_logs: Path, lake: Path) -> DemoResult:
@@ -89,14 +98,24 @@ def run_demo(sample_logs: Path, lake: Path) -> DemoResult:
         ingests = [api.ingest(sorted(sources), lake, since=since, s3=config)]
         # A second run shows the batch job's steady state: nothing new, nothing downloaded.
         ingests.append(api.ingest(sorted(sources), lake, since=since, s3=config))
-        return DemoResult(
-            endpoint,
-            DEMO_BUCKET,
-            uploaded,
-            ingests,
-            api.status(lake),
-            api.run_named("lake_summary", lake),
-            api.run_sql(PRINCIPALS_SQL, lake),
-        )
     finally:
         server.stop()
+    # The IAM snapshots beside the logs, taken when the logs end, for the permission answers.
+    snapshots = [
+        api.iam_load(path, lake, captured_at=datetime(2026, 11, 5, 8, tzinfo=UTC))
+        for path in sorted((sample_logs / "iam").glob("*.json"))
+    ]
+    return DemoResult(
+        endpoint,
+        DEMO_BUCKET,
+        uploaded,
+        ingests,
+        api.status(lake),
+        api.run_named("lake_summary", lake),
+        api.run_sql(PRINCIPALS_SQL, lake),
+        snapshots,
+        api.run_named("root_summary", lake),
+        api.policy_suggest(DEMO_CI_ROLE, lake) if snapshots else None,
+        api.policy_diff(DEMO_APP_ROLE, lake) if snapshots else None,
+        api.policy_trust(DEMO_CI_ROLE, lake) if snapshots else None,
+    )

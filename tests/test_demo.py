@@ -24,6 +24,17 @@ def test_the_demo_ingests_sample_logs_through_s3_and_a_second_run_finds_nothing_
     )
 
 
+def test_the_demo_ends_with_the_payoff_policy_suggestion_diff_and_trust(cli, lake_dir):
+    out = cli("demo", "--lake", lake_dir, "--sample-logs", SAMPLE_LOGS).stdout
+    suggestion = out.split("== trailwise policy suggest")[1].split("== trailwise policy diff")[0]
+    assert '"Action": "iam:PassRole"' in suggestion
+    assert "iam:PassedToService" in suggestion
+    diff = out.split("== trailwise policy diff")[1].split("== trailwise policy trust")[0]
+    assert "Remove (granted, observable, not used in the window):" in diff
+    trust = out.split("== trailwise policy trust")[1]
+    assert "repo:acme/app:ref:refs/heads/main" in trust
+
+
 def test_the_demo_without_sample_logs_says_what_is_missing(cli, tmp_path, lake_dir):
     result = cli("demo", "--lake", lake_dir, "--sample-logs", tmp_path)
     assert result.exit_code == 1
