@@ -175,7 +175,13 @@ calls as (
         user_agent,
         request_parameters
     from events
-    where error_code is null
+    -- only the sensitive calls' rows: the wide columns are read for those alone
+    where event_id in (
+            select authorized.event_id
+            from authorized
+            inner join sensitive on sensitive.action = authorized.action
+        )
+        and error_code is null
         and ($since is null or event_time >= $since)
         and ($until is null or event_time < $until)
         and ($account_id is null or recipient_account_id = $account_id)
