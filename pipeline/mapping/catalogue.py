@@ -79,16 +79,19 @@ def arn_pattern(arn_format: str) -> re.Pattern[str]:
     pos = 0
     for match in _VARIABLE.finditer(arn_format):
         out.append(re.escape(arn_format[pos : match.start()]))
-        var = match.group(1)
-        if var in {"Partition", "Region", "Account"}:
-            out.append(r"[^:]*")
-        elif var == "BucketName":
-            out.append(r"[^/]+")
-        else:
-            out.append(r".+")
+        out.append(variable_regex(match.group(1)))
         pos = match.end()
     out.append(re.escape(arn_format[pos:]))
     return re.compile("^" + "".join(out) + "$")
+
+
+def variable_regex(variable: str, *, lazy: bool = False) -> str:
+    """What one ``${Variable}`` of an ARN format may hold, as a regular expression."""
+    if variable in {"Partition", "Region", "Account"}:
+        return r"[^:]*"
+    if variable == "BucketName":
+        return r"[^/]+"
+    return r".+?" if lazy else r".+"
 
 
 @cache

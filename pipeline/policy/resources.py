@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
+from trailwise.pipeline.mapping import catalogue
 from trailwise.pipeline.mapping.catalogue import ActionInfo, ResourceType
 
 MODES = ("exact", "generalize", "star")
@@ -95,13 +96,7 @@ def _leaf_pattern(arn_format: str) -> re.Pattern[str] | None:
     pos = 0
     for match in variables[:-1]:
         out.append(re.escape(arn_format[pos : match.start()]))
-        var = match.group(1)
-        if var in {"Partition", "Region", "Account"}:
-            out.append(r"[^:]*")
-        elif var == "BucketName":
-            out.append(r"[^/]+")
-        else:
-            out.append(r".+?")
+        out.append(catalogue.variable_regex(match.group(1), lazy=True))
         pos = match.end()
     out.append(re.escape(arn_format[pos : variables[-1].start()]))
     return re.compile("^(?P<parent>" + "".join(out) + ")(?P<leaf>.+)$")
