@@ -100,23 +100,15 @@ signature_columns as (
 signatures as (
     select
         'window' as kind,
-        recipient_account_id,
-        is_console_sign_in,
-        is_sso_source,
-        user_identity_type,
-        user_identity_arn,
-        user_identity_principal_id,
-        user_identity_account_id,
-        user_identity_access_key_id,
-        user_identity_user_name,
-        user_identity_invoked_by,
-        user_identity_identity_provider,
-        session_credential_from_console,
-        session_mfa_authenticated,
-        principal_arn,
-        source_ip_address,
-        user_agent,
-        ec2_role_delivery,
+        * exclude (
+            event_id,
+            event_time,
+            event_name,
+            event_source,
+            error_code,
+            request_parameters,
+            response_elements
+        ),
         count(*) as events,
         min(event_time) as first_seen,
         max(event_time) as last_seen
