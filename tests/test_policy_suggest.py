@@ -712,3 +712,16 @@ def test_splitting_keeps_every_grant_and_every_document_within_the_limit(keys, m
     for doc in docs:
         assert document.size(doc) <= max_size
         assert validate(doc) == []
+
+
+def test_a_lake_mapped_by_an_older_mapping_says_to_remap(sample_lake, monkeypatch):
+    # as after an upgrade: the installed mapping is newer than the one that derived the rows
+    from trailwise.pipeline.policy import evidence
+
+    monkeypatch.setattr(evidence, "mapping_version", lambda: "a-newer-mapping")
+    result = suggest(sample_lake, APP_ROLE)
+    assert any("older mapping" in n and "trailwise remap" in n for n in result.notes)
+
+
+def test_a_lake_mapped_by_the_installed_mapping_has_no_remap_note(sample_lake):
+    assert not any("older mapping" in n for n in suggest(sample_lake, APP_ROLE).notes)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from trailwise.pipeline.actions import mapping_version
 from trailwise.pipeline.errors import PolicyError
 from trailwise.pipeline.lake import Lake
 from trailwise.pipeline.query import connect
@@ -118,6 +119,16 @@ from events
 where principal_arn = $principal_arn
 """
 
+# Action rows derived by an older mapping than the installed one (the lake predates an upgrade).
+_STALE_SQL = """
+select count(*) as stale_rows
+from event_actions
+where principal_arn = $principal_arn
+    and mapping_version <> $mapping_version
+    and ($since is null or event_time >= $since)
+    and ($until is null or event_time < $until)
+"""
+
 _SESSION_SQL = """
 select distinct principal_arn
 from events
@@ -174,6 +185,7 @@ class Activity:
     first_event_at: datetime | None
     last_event_at: datetime | None
     similar: tuple[str, ...] = ()  # principals of the same name (another path), when none
+    stale_rows: int = 0  # action rows of the window derived by an older mapping
 
 
 def naive_utc(value: datetime | None) -> datetime | None:
@@ -221,6 +233,9 @@ def read(
         params = {"principal_arn": principal_arn, **window}
         activity_row = con.sql(_ACTIVITY_SQL, params=params).to_arrow_table().to_pylist()[0]
         uses = con.sql(_USES_SQL, params=params).to_arrow_table().to_pylist()
+        stale = con.sql(
+            _STALE_SQL, params={**params, "mapping_version": mapping_version()}
+        ).fetchall()[0][0]
         similar: tuple[str, ...] = ()
         if not activity_row["events"]:
             # A role or user named without its path (or with another) is the usual slip.
@@ -233,7 +248,7 @@ def read(
             similar = tuple(str(r[0]) for r in con.sql(_SIMILAR_SQL, params=lookup).fetchall())
     finally:
         con.close()
-    activity = Activity(**activity_row, similar=similar)
+    activity = Activity(**activity_row, similar=similar, stale_rows=stale)
     return principal_arn, activity, [_use(row) for row in uses]
 
 

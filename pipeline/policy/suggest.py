@@ -189,6 +189,11 @@ def suggest(
             f" to {_iso(activity.last_event_at)}",
         )
     notes: list[str] = []
+    if activity.stale_rows:
+        notes.append(
+            f"{activity.stale_rows} action row(s) of this principal come from an older mapping "
+            "than the installed one: run 'trailwise remap' for the current answer"
+        )
     allowed = [u for u in uses if u.is_authorized]
     denied = _denied_grants(uses, allowed, include_denied, notes)
     if not allowed and not denied:
