@@ -725,3 +725,63 @@ def test_a_lake_mapped_by_an_older_mapping_says_to_remap(sample_lake, monkeypatc
 
 def test_a_lake_mapped_by_the_installed_mapping_has_no_remap_note(sample_lake):
     assert not any("older mapping" in n for n in suggest(sample_lake, APP_ROLE).notes)
+
+
+@pytest.fixture(scope="module")
+def launcher_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("launcher")
+    model = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2"
+    events = [
+        by(
+            "launcher",
+            eventSource="ec2.amazonaws.com",
+            eventName="RunInstances",
+            readOnly=False,
+            requestParameters={"instanceType": "t3.micro", "subnetId": "subnet-0abc"},
+        ),
+        by(
+            "launcher",
+            eventSource="bedrock.amazonaws.com",
+            eventName="InvokeModel",
+            requestParameters={"modelId": model},
+            resources=[{"ARN": model, "type": "AWS::Bedrock::Model"}],
+        ),
+    ]
+    given_delivery_file(root / "logs", events)
+    api.ingest([str(root / "logs")], root / "lake")
+    return root / "lake"
+
+
+def test_run_instances_also_gets_the_required_resource_types_cloudtrail_does_not_name(
+    launcher_lake,
+):
+    launcher = "arn:aws:iam::111122223333:role/launcher"
+    result = suggest(launcher_lake, launcher)
+    assert resources_of(result.documents, "ec2:RunInstances") == {
+        "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0abc",
+        "arn:aws:ec2:us-east-1::image/*",
+        "arn:aws:ec2:us-east-1:111122223333:instance/*",
+        "arn:aws:ec2:us-east-1:111122223333:network-interface/*",
+        "arn:aws:ec2:us-east-1:111122223333:security-group/*",
+    }
+    assert any("ec2:RunInstances also needs" in n for n in result.notes)
+    # bedrock's twelve "required" model types are alternatives: only the model used is granted
+    assert resources_of(result.documents, "bedrock:InvokeModel") == {
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2"
+    }
+    for doc in result.documents:
+        assert validate(doc) == []
+
+
+def test_every_principal_of_the_sample_gets_policies_both_judges_accept(sample_lake):
+    principals = api.run_sql(
+        "select distinct principal_arn from event_actions where classification = 'iam_action' "
+        "and is_authorized and regexp_matches(principal_arn, ':(role|user)/') order by 1",
+        sample_lake,
+    ).column("principal_arn")
+    assert len(principals) >= 10
+    for principal in principals.to_pylist():
+        for mode in ("exact", "generalize", "star"):
+            for doc in suggest(sample_lake, principal, resources=mode).documents:
+                assert validate(doc) == [], (principal, mode)
+                assert blocking(doc) == [], (principal, mode)

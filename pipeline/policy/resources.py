@@ -102,6 +102,23 @@ def _leaf_pattern(arn_format: str) -> re.Pattern[str] | None:
     return re.compile("^(?P<parent>" + "".join(out) + ")(?P<leaf>.+)$")
 
 
+def scoped_wildcards(
+    rt: ResourceType, partition: str, account: str, regions: Iterable[str]
+) -> list[str]:
+    """``rt``'s ARN formats with the partition, the account and each region filled in and every
+    other variable ``*``: a grant on a resource type no event names that stays within the
+    principal's account and the regions its calls were made in."""
+    out: set[str] = set()
+    for region in sorted(set(regions)) or ["*"]:
+        known = {"Partition": partition, "Region": region, "Account": account}
+
+        def fill(match: re.Match[str], known: dict[str, str] = known) -> str:
+            return known.get(match.group(1), "*")
+
+        out.update(_VARIABLE.sub(fill, arn_format) for arn_format in rt.arn_formats)
+    return sorted(out)
+
+
 def split_leaf(rt: ResourceType, arn: str) -> tuple[str, str] | None:
     """``arn`` as (parent, last variable's value) by the first ARN format of ``rt`` it fits."""
     for arn_format, pattern in zip(rt.arn_formats, rt.patterns, strict=True):

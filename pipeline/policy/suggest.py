@@ -34,6 +34,12 @@ from trailwise.pipeline.policy.conditions import Condition
 from trailwise.pipeline.policy.evidence import Use
 
 ALL_RESOURCES = "AllResources"  # actions without resource-level permissions (or --resources star)
+# Services whose actions authorize every required resource type on each call (RunInstances: the
+# image, instance, network interface, security groups and subnet; Glue: the catalog, database and
+# table; RDS: a global cluster and its member cluster). Elsewhere several "required" types are
+# alternatives (bedrock:InvokeModel takes one of twelve kinds of model, dynamodb:Query a table or
+# an index), so none is added unseen.
+ALL_REQUIRED_TOGETHER = frozenset({"ec2", "glue", "rds"})
 NOT_LOGGED = "ResourceNotLogged"  # actions with resource types whose resource no event names
 # The only denials an identity policy can fix: an implicit deny for want of an Allow. Explicit
 # denies (SCP, boundary, resource policy) and other policy types stay denied whatever we grant.
@@ -135,7 +141,7 @@ class _Grant:
     info: ActionInfo
     resource: str
     label: str  # resource type name, ALL_RESOURCES or NOT_LOGGED
-    how: str  # exact | folded | star | any | optional | unlogged
+    how: str  # exact | folded | star | any | optional | unlogged | required
     conditions: tuple[Condition, ...]
     denied: bool
     uses: list[Use] = field(default_factory=list)
@@ -212,9 +218,9 @@ def suggest(
             f"{arn} made {activity.events_in_window} events {window}, none needing an IAM"
             " permission (permissionless calls, sign-ins or service events): nothing to grant"
         )
-    partition = arn.split(":")[1]
-    grants = _grants(allowed, resources, partition, denied=False, notes=notes)
-    grants += _grants(denied, resources, partition, denied=True, notes=notes)
+    partition, account = arn.split(":")[1], arn.split(":")[4]
+    grants = _grants(allowed, resources, partition, account, denied=False, notes=notes)
+    grants += _grants(denied, resources, partition, account, denied=True, notes=notes)
     statements = _statements(grants)
     if not statements:
         raise PolicyError(f"nothing to grant {arn}: none of its actions is in the IAM catalogue")
@@ -295,7 +301,7 @@ def _denied_grants(
 
 
 def _grants(
-    uses: list[Use], mode: str, partition: str, *, denied: bool, notes: list[str]
+    uses: list[Use], mode: str, partition: str, account: str, *, denied: bool, notes: list[str]
 ) -> list[_Grant]:
     by_action: dict[str, list[Use]] = defaultdict(list)
     for use in uses:
@@ -306,7 +312,9 @@ def _grants(
         if info is None:
             notes.append(f"left out {action}: not in the IAM action catalogue")
             continue
-        for label, resource, how, covered in _resource_parts(info, group, mode, notes):
+        for label, resource, how, covered in _resource_parts(
+            info, group, mode, (partition, account), notes
+        ):
             found, missing = cond.for_grant(
                 info.action, covered, resource_is_star=resource == res.STAR, partition=partition
             )
@@ -327,7 +335,7 @@ def _grants(
 
 
 def _resource_parts(
-    info: ActionInfo, uses: list[Use], mode: str, notes: list[str]
+    info: ActionInfo, uses: list[Use], mode: str, home: tuple[str, str], notes: list[str]
 ) -> list[tuple[str, str, str, list[Use]]]:
     """(label, Resource value, how, uses it covers) for one action's uses."""
     if mode == "star":
@@ -363,6 +371,23 @@ def _resource_parts(
             observed = set(granted.observed)
             covered = [u for _, u in items if u.resource_arn in observed]
             out.append((name, granted.resource, granted.how, covered))
+    # Every call also touches each required resource type (RunInstances: its image, subnet,
+    # security groups, network interface, volumes); CloudTrail names only some of them, and a
+    # policy without the others would refuse the very calls it was built from.
+    missing = [rt for rt in info.resource_types if rt.required and rt.name not in typed]
+    if info.prefix not in ALL_REQUIRED_TOGETHER or not missing:
+        return out
+    regions = sorted({r for u in uses for r in u.regions})
+    for rt in missing:
+        for arn in res.scoped_wildcards(rt, *home, regions):
+            out.append((rt.name, arn, "required", uses))
+    # One statement holds all the resources one call needs, named after the action.
+    out = [(info.name, resource, how, covered) for _, resource, how, covered in out]
+    names = ", ".join(rt.name for rt in missing)
+    notes.append(
+        f"{info.action} also needs its required resource type(s) {names}, which the events"
+        " do not name: granted within the principal's account and the regions of its calls"
+    )
     return out
 
 
@@ -465,6 +490,11 @@ def _why(group: list[_Grant], uses: list[Use], denied: bool) -> str:
             parts.append("no resource-level permissions: granted on *")
         elif g.how == "optional":
             parts.append("its resource types are optional and the events name none: granted on *")
+        elif g.how == "required":
+            parts.append(
+                f"every call also needs a resource of this type, which the events do not name:"
+                f" {g.resource}"
+            )
     return "; ".join(dict.fromkeys(parts))
 
 
