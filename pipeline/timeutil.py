@@ -1,4 +1,5 @@
-"""Parsing the times users type: ``2026-11-01``, ``2026-11-01T12:00:00Z``, ``30d``, ``12h``."""
+"""Times: parsing what users type (``2026-11-01``, ``2026-11-01T12:00:00Z``, ``30d``, ``12h``),
+the lake's naive UTC form, and how times are written back (ISO for JSON, minutes for text)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,30 @@ def parse_when(
             f"cannot read {text!r} as a time", hint="use YYYY-MM-DD, an ISO timestamp, or 30d/12h"
         ) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def naive_utc(value: datetime | None) -> datetime | None:
+    """``value`` as the naive UTC timestamp the lake stores (naive input is taken as UTC)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 UTC to the second with ``Z``, for JSON output (``None`` stays ``None``)."""
+    naive = naive_utc(value)
+    return None if naive is None else naive.isoformat(timespec="seconds") + "Z"
+
+
+def short_time(value: datetime | None) -> str:
+    """``2026-11-04 16:42`` for text output."""
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def window_text(since: datetime | None, until: datetime | None) -> str:
+    """The window as a person reads it."""
+    if since is None and until is None:
+        return "all events in the lake"
+    start = short_time(since) if since else "the first event"
+    end = short_time(until) if until else "the last event"
+    return f"{start} to {end}"

@@ -57,13 +57,10 @@ from trailwise.pipeline.policy import document as policy_document
 from trailwise.pipeline.policy.trust import (
     as_lake,
     fetch,
-    iso,
-    naive_utc,
     require_snapshot,
-    short_time,
     window_bounds,
-    window_text,
 )
+from trailwise.pipeline.timeutil import iso, naive_utc, short_time, window_text
 
 # IAM quotas on policy size (characters without whitespace). Inline limits are per principal,
 # for all its inline policies together.

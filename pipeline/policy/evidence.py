@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from trailwise.pipeline.actions import mapping_version
 from trailwise.pipeline.errors import PolicyError
 from trailwise.pipeline.lake import Lake
 from trailwise.pipeline.query import connect
+from trailwise.pipeline.timeutil import naive_utc
 
 _USES_SQL = """
 with actions as (
@@ -186,13 +187,6 @@ class Activity:
     last_event_at: datetime | None
     similar: tuple[str, ...] = ()  # principals of the same name (another path), when none
     stale_rows: int = 0  # action rows of the window derived by an older mapping
-
-
-def naive_utc(value: datetime | None) -> datetime | None:
-    """``value`` as the naive UTC timestamp the lake stores (an aware time is converted)."""
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def check_principal_arn(principal_arn: str) -> None:

@@ -32,6 +32,7 @@ from trailwise.pipeline.policy import evidence as ev
 from trailwise.pipeline.policy import resources as res
 from trailwise.pipeline.policy.conditions import Condition
 from trailwise.pipeline.policy.evidence import Use
+from trailwise.pipeline.timeutil import iso
 
 ALL_RESOURCES = "AllResources"  # actions without resource-level permissions (or --resources star)
 # Services whose actions authorize every required resource type on each call (RunInstances: the
@@ -100,9 +101,9 @@ class Suggestion:
         return {
             "principal_arn": self.principal_arn,
             "name": self.name,
-            "window": {"since": _iso(self.since), "until": _iso(self.until)},
-            "first_event_at": _iso(self.first_event_at),
-            "last_event_at": _iso(self.last_event_at),
+            "window": {"since": iso(self.since), "until": iso(self.until)},
+            "first_event_at": iso(self.first_event_at),
+            "last_event_at": iso(self.last_event_at),
             "resources_mode": self.resources_mode,
             "include_denied": self.include_denied,
             "max_size": self.max_size,
@@ -111,8 +112,8 @@ class Suggestion:
             "evidence": [
                 {
                     **dataclasses.asdict(e),
-                    "first_seen": _iso(e.first_seen),
-                    "last_seen": _iso(e.last_seen),
+                    "first_seen": iso(e.first_seen),
+                    "last_seen": iso(e.last_seen),
                     "resources": list(e.resources),
                     "sids": list(e.sids),
                 }
@@ -123,14 +124,6 @@ class Suggestion:
             ],
             "notes": list(self.notes),
         }
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    naive = ev.naive_utc(value)
-    assert naive is not None
-    return naive.isoformat(timespec="seconds") + "Z"
 
 
 @dataclass
@@ -191,8 +184,7 @@ def suggest(
     if activity.events_in_window == 0:
         raise PolicyError(
             f"{arn} has no events {window}",
-            hint=f"its events span {_iso(activity.first_event_at)}"
-            f" to {_iso(activity.last_event_at)}",
+            hint=f"its events span {iso(activity.first_event_at)} to {iso(activity.last_event_at)}",
         )
     notes: list[str] = []
     if activity.stale_rows:
@@ -263,7 +255,7 @@ def suggest(
 def _window_text(since: datetime | None, until: datetime | None) -> str:
     if since is None and until is None:
         return "in the lake"
-    return f"in the window [{_iso(since) or 'beginning'}, {_iso(until) or 'end'})"
+    return f"in the window [{iso(since) or 'beginning'}, {iso(until) or 'end'})"
 
 
 def _denied_grants(

@@ -40,7 +40,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ import duckdb
 from trailwise.pipeline.errors import PolicyError, QueryError, UsageError
 from trailwise.pipeline.lake import Lake
 from trailwise.pipeline.policy import document as policy_document
+from trailwise.pipeline.timeutil import iso, naive_utc, short_time, window_text
 
 ASSUME_ACTIONS = {
     "AssumeRole": "sts:AssumeRole",
@@ -124,13 +125,6 @@ def as_lake(lake: Lake | str | Path) -> Lake:
     return lake if isinstance(lake, Lake) else Lake(lake)
 
 
-def naive_utc(value: datetime | None) -> datetime | None:
-    """``value`` as the naive UTC timestamp the lake stores (naive input is taken as UTC)."""
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
 def window_bounds(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
     """Concrete bounds for queries that need both: an open end becomes a far past or future."""
     return naive_utc(since) or _FAR_PAST, naive_utc(until) or _FAR_FUTURE
@@ -161,27 +155,6 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> list[dict[
     except duckdb.Error as exc:
         raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from exc
     return rows
-
-
-def iso(value: datetime | None) -> str | None:
-    """An ISO-8601 UTC text for JSON output (``None`` stays ``None``)."""
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat().replace("+00:00", "Z")
-
-
-def short_time(value: datetime | None) -> str:
-    """``2026-11-04 16:42`` for text output."""
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
-
-
-def window_text(since: datetime | None, until: datetime | None) -> str:
-    """The window as a person reads it."""
-    if since is None and until is None:
-        return "all events in the lake"
-    start = short_time(since) if since else "the first event"
-    end = short_time(until) if until else "the last event"
-    return f"{start} to {end}"
 
 
 # ---------------------------------------------------------------------------------------------
