@@ -20,7 +20,8 @@ MAX_MANAGED_POLICY_SIZE = 6144  # characters, counted by IAM without whitespace
 _SID = re.compile(r"^[A-Za-z0-9]+$")
 _VARIABLE = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 _WORD = re.compile(r"[A-Za-z0-9]+")
-_STATEMENT_KEYS = {
+# In IAM's usual order, which canonical statements follow.
+_STATEMENT_KEYS = (
     "Sid",
     "Effect",
     "Principal",
@@ -30,7 +31,7 @@ _STATEMENT_KEYS = {
     "Resource",
     "NotResource",
     "Condition",
-}
+)
 
 
 def sid(*parts: str) -> str:
@@ -71,17 +72,7 @@ def normalize_statement(statement: dict[str, Any]) -> dict[str, Any]:
     """A statement in canonical form: keys in IAM's usual order, action and resource lists sorted
     and de-duplicated, a one-element list written as a plain string, conditions sorted."""
     out: dict[str, Any] = {}
-    for key in (
-        "Sid",
-        "Effect",
-        "Principal",
-        "NotPrincipal",
-        "Action",
-        "NotAction",
-        "Resource",
-        "NotResource",
-        "Condition",
-    ):
+    for key in _STATEMENT_KEYS:
         if key not in statement:
             continue
         value = statement[key]
@@ -315,7 +306,7 @@ def _validate_statement(index: int, statement: Any, sids: set[str]) -> list[str]
         else:
             sids.add(value)
     problems: list[str] = []
-    unknown = sorted(set(statement) - _STATEMENT_KEYS)
+    unknown = sorted(set(statement) - set(_STATEMENT_KEYS))
     if unknown:
         problems.append(f"{where}: unknown keys {', '.join(unknown)}")
     if statement.get("Effect") not in {"Allow", "Deny"}:
