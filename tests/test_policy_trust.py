@@ -327,13 +327,14 @@ def test_a_window_after_the_last_assumption_finds_nobody(sample_lake):
     assert {"no_assumptions", "unused_principal"} <= {f.kind for f in suggestion.findings}
 
 
-def test_trust_needs_a_role_that_a_loaded_snapshot_holds(sample_lake):
+def test_trust_needs_a_role_arn_the_loaded_snapshot_of_its_account_holds(sample_lake):
     with pytest.raises(UsageError, match="only roles have a trust policy"):
         suggest_trust(sample_lake, f"arn:aws:iam::{DEV}:user/dev.bob")
     with pytest.raises(UsageError, match="is not in the IAM snapshot"):
         suggest_trust(sample_lake, role(PROD, "no-such-role"))
-    with pytest.raises(UsageError, match=f"no IAM snapshot of account {OPS}"):
-        suggest_trust(sample_lake, role(OPS, "anything"))
+    # an account without a snapshot is read from its events alone, and says so
+    [finding] = findings(suggest_trust(sample_lake, role(OPS, "anything")), "no_snapshot")
+    assert f"no IAM snapshot of account {OPS}" in finding.message
     with pytest.raises(UsageError, match="not a role ARN"):
         suggest_trust(sample_lake, "github-actions-deploy")
 
@@ -345,11 +346,18 @@ def test_an_assumed_role_session_arn_names_its_role(sample_lake):
     assert suggestion.role_arn == role(PROD, "github-actions-deploy")
 
 
-def test_without_any_snapshot_it_says_to_load_one(tmp_path, lake_dir):
-    given_lake(tmp_path, lake_dir, {PROD: [an_event()]}, [])
-    with pytest.raises(UsageError) as raised:
-        suggest_trust(lake_dir, TARGET)
-    assert "trailwise iam load" in str(raised.value)
+def test_without_a_snapshot_who_assumed_still_shows_and_the_comparison_says_what_to_load(
+    tmp_path, lake_dir
+):
+    alice = user_identity(PROD, "alice")
+    given_lake(tmp_path, lake_dir, {PROD: [assume_event(TARGET, alice)]}, [])
+    suggestion = suggest_trust(lake_dir, TARGET)
+    assert [a.principal for a in suggestion.assumers] == [alice["arn"]]
+    assert suggestion.document["Statement"][0]["Principal"] == {"AWS": alice["arn"]}
+    assert suggestion.current is None
+    [finding] = findings(suggestion, "no_snapshot")
+    assert "trailwise iam load" in finding.message
+    assert not findings(suggestion, "assumer_not_trusted")
 
 
 # ---------------------------------------------------------------------------------------------

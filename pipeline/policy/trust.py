@@ -113,6 +113,16 @@ _IDENTITY_RANK = {
     "AWSAccount": 2,
 }
 _KIND_ORDER = {"service": 0, "aws": 1, "account": 2, "oidc": 3, "saml": 4}
+# Findings that read the current trust policy: without a snapshot there is none to read.
+_COMPARISON_FINDINGS = frozenset(
+    {
+        "wildcard_principal",
+        "account_root_principal",
+        "unused_principal",
+        "missing_condition",
+        "assumer_not_trusted",
+    }
+)
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 
 
@@ -431,14 +441,28 @@ def suggest_trust(
         UsageError: the ARN is not a role's, no snapshot is loaded, or the role is not in it.
         PolicyError: the role's current trust policy cannot be read.
     """
-    target = as_lake(lake)
-    partition, account, name = _parse_role(role_arn)
-    require_snapshot(target)
+    from trailwise.pipeline.iam import store
     from trailwise.pipeline.query import connect
 
+    target = as_lake(lake)
+    partition, account, name = _parse_role(role_arn)
+    target.require()
+    has_snapshot = store.latest(target).num_rows > 0
     con = connect(target)
     try:
-        role = _role_row(con, account, name, role_arn)
+        role = _role_row(con, account, name, role_arn) if has_snapshot else None
+        compared = role is not None
+        if role is None:
+            # Who assumes the role is read from the events alone; only the comparison with
+            # today's trust policy needs the account's snapshot.
+            arn = role_arn.strip()
+            if not _ROLE_ARN.match(arn):  # a session ARN: the role's path is unknown
+                arn = f"arn:{partition}:iam::{account}:role/{name}"
+            role = {
+                "principal_arn": arn,
+                "is_aws_managed": "/aws-service-role/" in arn or "/aws-reserved/" in arn,
+                "trust_policy": None,
+            }
         current = _current_policy(role)
         start, end = naive_utc(since), naive_utc(until)
         events = fetch(
@@ -452,14 +476,18 @@ def suggest_trust(
         sessions = fetch(
             con, _SESSIONS_SQL, account=account, name=name.lower(), since=start, until=end
         )
-        known_ids = {
-            r["principal_id"]: r["principal_arn"]
-            for r in fetch(
-                con,
-                "select principal_id, principal_arn from iam_principals "
-                "where principal_id is not null",
-            )
-        }
+        known_ids = (
+            {
+                r["principal_id"]: r["principal_arn"]
+                for r in fetch(
+                    con,
+                    "select principal_id, principal_arn from iam_principals "
+                    "where principal_id is not null",
+                )
+            }
+            if has_snapshot
+            else {}
+        )
     finally:
         con.close()
 
@@ -493,6 +521,17 @@ def suggest_trust(
         trusted_entries,
         account,
     )
+    if not compared:
+        findings = [
+            Finding(
+                "no_snapshot",
+                "info",
+                None,
+                f"no IAM snapshot of account {account} is loaded: the current trust policy is "
+                "not compared (trailwise iam load FILE)",
+            ),
+            *(f for f in findings if f.kind not in _COMPARISON_FINDINGS),
+        ]
     return TrustSuggestion(
         role_arn=str(role["principal_arn"]),
         account_id=account,
@@ -612,7 +651,8 @@ def _parse_role(role_arn: str) -> tuple[str, str, str]:
 
 def _role_row(
     con: duckdb.DuckDBPyConnection, account: str, name: str, role_arn: str
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
+    """The role's snapshot row; None when no snapshot of its account is loaded."""
     rows = fetch(
         con,
         "select principal_arn, principal_type, name, path, account_id, is_aws_managed, "
@@ -629,10 +669,7 @@ def _role_row(
         r["account_id"] for r in fetch(con, "select distinct account_id from iam_principals")
     }
     if account not in accounts:
-        raise UsageError(
-            f"no IAM snapshot of account {account} is loaded (role {role_arn})",
-            hint="load it: trailwise iam load FILE",
-        )
+        return None
     raise UsageError(f"role {role_arn} is not in the IAM snapshot of account {account}")
 
 
