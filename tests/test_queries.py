@@ -25,9 +25,41 @@ def test_each_query_declares_exactly_the_parameters_it_uses(name):
     assert query.description and query.columns
 
 
+# Values of the wrong kind where JSON objects belong: the queries read them through DuckDB's JSON
+# functions, which must not fail on the lake's text for them.
+ODD_EVENTS = [
+    an_event(
+        eventSource="sts.amazonaws.com",
+        eventName="AssumeRole",
+        requestParameters="redacted",
+        responseElements="also text",
+    ),
+    an_event(
+        eventSource="sts.amazonaws.com",
+        eventName="AssumeRoleWithWebIdentity",
+        requestParameters=42,
+        responseElements=[1, 2],
+    ),
+    an_event(
+        eventSource="signin.amazonaws.com",
+        eventName="ConsoleLogin",
+        eventType="AwsConsoleSignIn",
+        responseElements="Success",
+        additionalEventData="MFAUsed=No",
+    ),
+    an_event(eventName="CreateUser", userIdentity={"type": "Root", "arn": 5}),
+    an_event(
+        eventSource="iam.amazonaws.com",
+        eventName="PutRolePolicy",
+        requestParameters={"policyDocument": "{not json"},
+        userIdentity={"type": "AssumedRole", "accessKeyId": 7},
+    ),
+]
+
+
 @pytest.mark.parametrize("name", sorted(QUERIES))
 def test_each_query_returns_the_columns_its_header_promises(name, tmp_path):
-    given_delivery_file(tmp_path / "logs", [an_event()])
+    given_delivery_file(tmp_path / "logs", [an_event(), *ODD_EVENTS])
     api.ingest([str(tmp_path / "logs")], tmp_path / "lake")
     api.iam_load(SAMPLE_LOGS / "iam" / "authorization-details-111122223333.json", tmp_path / "lake")
     params = {p.name: "2026-11-01" for p in QUERIES[name].params if not p.optional}
