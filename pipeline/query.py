@@ -12,18 +12,21 @@ Python registers the views; values are always bound parameters, never spliced in
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from trailwise.pipeline.actions import ACTIONS_SCHEMA
-from trailwise.pipeline.errors import QueryError
+from trailwise.pipeline.errors import QueryError, UsageError
 from trailwise.pipeline.lake import ACTIONS_TABLE, EVENTS_TABLE, Lake, duckdb_connect
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 
@@ -98,6 +101,23 @@ def named_queries() -> dict[str, NamedQuery]:
     return out
 
 
+MEMORY_LIMIT_ENV = "TRAILWISE_MEMORY_LIMIT"
+
+
+def _memory_config() -> dict[str, str]:
+    """DuckDB takes up to 80% of the machine's memory by default; on a shared host
+    ``TRAILWISE_MEMORY_LIMIT`` (e.g. ``4GB``) caps it and lets large queries spill to disk."""
+    limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if not limit:
+        return {}
+    if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B|%)", limit, re.IGNORECASE):
+        raise UsageError(
+            f"{MEMORY_LIMIT_ENV}={limit!r} is not a memory size", hint="e.g. 4GB, 512MiB or 50%"
+        )
+    spill = Path(tempfile.gettempdir()) / "trailwise-spill"
+    return {"memory_limit": limit, "temp_directory": str(spill)}
+
+
 def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with views over the lake's current snapshots:
 
@@ -105,7 +125,7 @@ def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
     ``iam_actions`` (the IAM action catalogue: action, service, access_level).
     """
     lake.require()
-    con = duckdb_connect()
+    con = duckdb_connect(_memory_config())
     for view, table_name, schema in (
         ("events", EVENTS_TABLE, EVENTS_SCHEMA),
         ("event_actions", ACTIONS_TABLE, ACTIONS_SCHEMA),

@@ -6,7 +6,7 @@ import pytest
 
 from tests.given import SAMPLE_LOGS, an_event, given_delivery_file
 from trailwise.pipeline import api
-from trailwise.pipeline.errors import QueryError
+from trailwise.pipeline.errors import QueryError, UsageError
 from trailwise.pipeline.query import named_queries, parse_query
 
 QUERIES = named_queries()
@@ -139,3 +139,20 @@ def test_duckdb_never_draws_its_progress_bar_into_an_answer(sample_lake):
         assert setting == [(False,)]
     finally:
         con.close()
+
+
+def test_a_memory_limit_from_the_environment_caps_duckdb_and_a_bad_one_is_refused(
+    sample_lake, monkeypatch
+):
+    from trailwise.pipeline.lake import Lake
+    from trailwise.pipeline.query import connect
+
+    monkeypatch.setenv("TRAILWISE_MEMORY_LIMIT", "1GB")
+    con = connect(Lake(sample_lake))
+    try:
+        assert con.sql("select current_setting('memory_limit')").fetchall() == [("953.6 MiB",)]
+    finally:
+        con.close()
+    monkeypatch.setenv("TRAILWISE_MEMORY_LIMIT", "lots")
+    with pytest.raises(UsageError, match="TRAILWISE_MEMORY_LIMIT='lots' is not a memory size"):
+        connect(Lake(sample_lake))
