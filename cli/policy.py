@@ -185,7 +185,6 @@ def diff_command(
             text = render_json(result.to_dict(replacement=replacement))
         else:
             text = result.to_text(replacement=replacement)
-            text = text if text.endswith("\n") else text + "\n"
         _emit(text, output)
 
 
@@ -213,7 +212,6 @@ def trust_command(
         )
         if fmt is TrustFormat.text:
             text = result.to_text()
-            text = text if text.endswith("\n") else text + "\n"
         elif fmt is TrustFormat.json:
             text = render_json(result.to_dict())
         elif result.document is None:

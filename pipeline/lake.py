@@ -80,6 +80,11 @@ def resolve_lake_dir(lake: str | Path | None) -> Path:
     return Path(chosen).expanduser().resolve()
 
 
+def as_lake(lake: Lake | str | Path | None) -> Lake:
+    """``lake`` as a :class:`Lake`; a path (None: the default lake) is opened, not created."""
+    return lake if isinstance(lake, Lake) else Lake(lake)
+
+
 def duckdb_connect(config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection. Its progress bar is off: DuckDB draws it on stdout, where
     it would corrupt a JSON or CSV answer."""

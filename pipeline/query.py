@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from trailwise.pipeline.actions import ACTIONS_SCHEMA
 from trailwise.pipeline.errors import QueryError, UsageError
-from trailwise.pipeline.lake import ACTIONS_TABLE, EVENTS_TABLE, Lake, duckdb_connect
+from trailwise.pipeline.lake import ACTIONS_TABLE, EVENTS_TABLE, Lake, as_lake, duckdb_connect
 from trailwise.pipeline.schema import EVENTS_SCHEMA
 
 _HEADER = re.compile(r"^--\s*(name|description|param|columns|uses):\s*(.*)$")
@@ -154,8 +154,10 @@ def _iam_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
 
     con.from_arrow(observable.table(lake)).create_view("iam_observable_actions")
     chosen = con.from_arrow(latest)
-    chosen.filter("account_id <> 'aws'").create_view("_iam_latest_accounts")
+    chosen.create_view("_iam_latest")
     for name in store.TABLES:
+        if name == "policies":
+            continue  # below
         files = store.table_files(lake, name, latest.column("snapshot_id").to_pylist())
         rows = con.read_parquet(files, hive_partitioning=False)
         rows.join(chosen, "snapshot_id, account_id", how="semi").create_view(f"iam_{name}")
@@ -166,9 +168,10 @@ def _iam_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     policies.create_view("_iam_policies_all")
     con.sql(
         """
-        create or replace view iam_policies as
-        select p.* from _iam_policies_all p semi join _iam_latest_accounts a
-            on p.snapshot_id = a.snapshot_id and p.account_id = a.account_id
+        create view iam_policies as
+        select p.* from _iam_policies_all p semi join _iam_latest l
+            on p.snapshot_id = l.snapshot_id and p.account_id = l.account_id
+        where p.account_id <> 'aws'
         union all
         select * from _iam_policies_all where account_id = 'aws'
         qualify row_number() over (
@@ -281,9 +284,20 @@ def _execute(
         con.close()
 
 
+def fetch(con: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """Rows of ``sql`` with bound ``$params``, as dicts; DuckDB errors become QueryError."""
+    try:
+        rows: list[dict[str, Any]] = (
+            con.sql(sql, params=params or None).to_arrow_table().to_pylist()
+        )
+    except duckdb.Error as exc:
+        raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from exc
+    return rows
+
+
 def run_query(lake: Lake | str, name: str, **params: Any) -> Any:
     """Notebook API: a named query's result as a polars DataFrame."""
     import polars as pl
 
-    target = lake if isinstance(lake, Lake) else Lake(lake)
+    target = as_lake(lake)
     return pl.from_arrow(run_named(target, name, params))

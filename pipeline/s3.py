@@ -78,7 +78,7 @@ def aws_session(config: S3Config, session_name: str = "trailwise-ingest") -> Any
             )
     except ClientError as exc:
         raise SourceError(
-            f"cannot assume {config.role_arn}: {_error_code(exc)}",
+            f"cannot assume {config.role_arn}: {error_code(exc)}",
             hint="the caller needs sts:AssumeRole on it and the role must trust the caller",
         ) from None
     except BotoCoreError as exc:
@@ -102,7 +102,8 @@ def _make_client(config: S3Config) -> Any:
     return session.client("s3", endpoint_url=config.endpoint_url, config=retry_config)
 
 
-def _error_code(exc: Any) -> str:
+def error_code(exc: Any) -> str:
+    """The AWS error code of a botocore ClientError (``AccessDenied``, ``NoSuchKey``...)."""
     return str(exc.response.get("Error", {}).get("Code", "error"))
 
 
@@ -176,7 +177,7 @@ class S3Source:
                     self.listing.objects_listed += 1
                     yield item["Key"], item
         except ClientError as exc:
-            code = _error_code(exc)
+            code = error_code(exc)
             if code in ("AccessDenied", "AllAccessDisabled"):
                 raise SourceError(
                     f"s3:ListBucket denied on s3://{self.bucket}/{prefix}",
@@ -293,7 +294,7 @@ class S3Source:
                     return data
                 last_error = f"truncated body: {len(data)} of {expected} bytes"
             except ClientError as exc:
-                code = _error_code(exc)
+                code = error_code(exc)
                 if code in ("AccessDenied", "Forbidden", "403"):
                     message = str(exc.response.get("Error", {}).get("Message", ""))
                     kms = "kms" in message.lower() or "KMS" in message

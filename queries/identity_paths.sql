@@ -195,160 +195,106 @@ named as (
         and scope.user_identity_type = 'IAMUser'
 ),
 
--- What the event itself shows: three groups of (path, reason) rules, each reduced to its
--- first rule that applies.
+-- What the event itself shows: three groups of (path, reason) rules; in each, the first
+-- rule that applies decides.
 direct as (
     select
         named.*,
-        list_filter([
-            case
-                when user_identity_type = 'AWSService'
-                    then {
-                        'path': 'aws_service',
-                        'reason': 'AWS service '
-                            || coalesce(user_identity_invoked_by, source_ip_address, 'unnamed')
-                            || ' calling as itself'
-                    }
-            end,
-            case
-                when user_identity_type is null and user_identity_invoked_by is not null
-                    then {
-                        'path': 'aws_service',
-                        'reason': 'event of ' || user_identity_invoked_by
-                            || ' without identity type'
-                    }
-            end,
-            case
-                when principal_arn like '%:role/aws-service-role/%'
-                    then {'path': 'aws_service', 'reason': 'service-linked role'}
-            end,
-            case
-                when user_identity_account_id <> recipient_account_id
-                    then {
-                        'path': 'other_account',
-                        'reason': 'caller of account ' || user_identity_account_id
-                            || ' in account ' || recipient_account_id
-                    }
-            end
-        ], lambda r: r is not null)[1] as service_or_account_rule,
-        list_filter([
-            case
-                when regexp_matches(
-                        agent,
-                        'terraform|aws-cdk|cloudformation|pulumi|aws-sam-cli|serverless|codebuild'
-                    )
-                    then {
-                        'path': 'deployer',
-                        'reason': 'user agent of a deploy tool ('
-                            || regexp_extract(
-                                agent,
-                                'terraform|aws-cdk|cloudformation|pulumi|aws-sam-cli|serverless'
-                                || '|codebuild'
-                            )
-                            || ')'
-                    }
-            end,
-            case
-                when user_identity_invoked_by = 'cloudformation.amazonaws.com'
-                    then {'path': 'deployer', 'reason': 'call CloudFormation made for the caller'}
-            end,
-            case
-                when is_console_sign_in
-                    then {'path': 'human', 'reason': 'console sign-in'}
-            end,
-            case
-                when session_credential_from_console
-                    then {'path': 'human', 'reason': 'console session'}
-            end,
-            case
-                when user_identity_type = 'SAMLUser'
-                    then {'path': 'human', 'reason': 'SAML sign-in'}
-            end,
-            case
-                when user_identity_type = 'IdentityCenterUser'
-                    then {'path': 'human', 'reason': 'Identity Center user sign-in'}
-            end,
-            case
-                when user_identity_type = 'Unknown' and is_sso_source
-                    then {'path': 'human', 'reason': 'Identity Center portal user'}
-            end,
-            case
-                when user_identity_type = 'Root'
-                    then {'path': 'human', 'reason': 'root user'}
-            end,
-            case
-                when principal_arn like '%:role/aws-reserved/sso.amazonaws.com/%'
-                    then {'path': 'human', 'reason': 'Identity Center permission set role'}
-            end,
-            case
-                when session_mfa_authenticated
-                    then {'path': 'human', 'reason': 'MFA-authenticated session'}
-            end,
-            case
-                when starts_with(agent, 'mozilla/')
-                    then {'path': 'human', 'reason': 'browser user agent'}
-            end,
-            case
-                when is_console_user
-                    then {'path': 'human', 'reason': 'IAM user who signs in to the console'}
-            end
-        ], lambda r: r is not null)[1] as strong_rule,
-        list_filter([
-            case
-                when ec2_role_delivery is not null
-                    then {
-                        'path': 'workload',
-                        'reason': 'EC2 instance profile credentials (ec2RoleDelivery)'
-                    }
-            end,
-            case
-                when session_name_family = 'i-*'
-                    then {'path': 'workload', 'reason': 'session named after an EC2 instance'}
-            end,
-            case
-                when session_name_family = 'awslambda_*'
-                    then {'path': 'workload', 'reason': 'Lambda session name (awslambda_*)'}
-            end,
-            case
-                when session_name_family = '{32 hex}'
-                    then {'path': 'workload', 'reason': 'session named like an ECS task id'}
-            end,
-            case
-                when agent like '%exec-env/aws_lambda%'
-                    then {'path': 'workload', 'reason': 'Lambda runtime user agent'}
-            end,
-            case
-                when agent like '%exec-env/aws_ecs%'
-                    then {'path': 'workload', 'reason': 'ECS runtime user agent'}
-            end,
-            case
-                when session_name = 'GitHubActions'
-                    then {
-                        'path': 'deployer',
-                        'reason': 'GitHubActions session name (configure-aws-credentials)'
-                    }
-            end,
-            case
-                when session_name like 'AWSCodeBuild-%'
-                    then {'path': 'deployer', 'reason': 'CodeBuild session name'}
-            end,
-            case
-                when session_name_family like '*@%'
-                    then {'path': 'human', 'reason': 'session named after an e-mail address'}
-            end,
-            case
-                when user_identity_type = 'WebIdentityUser' and is_ci_provider
-                    then {
-                        'path': 'deployer',
-                        'reason': 'web identity sign-in from CI provider '
-                            || user_identity_identity_provider
-                    }
-            end,
-            case
-                when user_identity_type = 'WebIdentityUser' and is_eks_provider
-                    then {'path': 'workload', 'reason': 'EKS service account sign-in (IRSA)'}
-            end
-        ], lambda r: r is not null)[1] as pattern_rule
+        case
+            when user_identity_type = 'AWSService'
+                then {
+                    'path': 'aws_service',
+                    'reason': 'AWS service '
+                        || coalesce(user_identity_invoked_by, source_ip_address, 'unnamed')
+                        || ' calling as itself'
+                }
+            when user_identity_type is null and user_identity_invoked_by is not null
+                then {
+                    'path': 'aws_service',
+                    'reason': 'event of ' || user_identity_invoked_by
+                        || ' without identity type'
+                }
+            when principal_arn like '%:role/aws-service-role/%'
+                then {'path': 'aws_service', 'reason': 'service-linked role'}
+            when user_identity_account_id <> recipient_account_id
+                then {
+                    'path': 'other_account',
+                    'reason': 'caller of account ' || user_identity_account_id
+                        || ' in account ' || recipient_account_id
+                }
+        end as service_or_account_rule,
+        case
+            when regexp_matches(
+                    agent,
+                    'terraform|aws-cdk|cloudformation|pulumi|aws-sam-cli|serverless|codebuild'
+                )
+                then {
+                    'path': 'deployer',
+                    'reason': 'user agent of a deploy tool ('
+                        || regexp_extract(
+                            agent,
+                            'terraform|aws-cdk|cloudformation|pulumi|aws-sam-cli|serverless'
+                            || '|codebuild'
+                        )
+                        || ')'
+                }
+            when user_identity_invoked_by = 'cloudformation.amazonaws.com'
+                then {'path': 'deployer', 'reason': 'call CloudFormation made for the caller'}
+            when is_console_sign_in
+                then {'path': 'human', 'reason': 'console sign-in'}
+            when session_credential_from_console
+                then {'path': 'human', 'reason': 'console session'}
+            when user_identity_type = 'SAMLUser'
+                then {'path': 'human', 'reason': 'SAML sign-in'}
+            when user_identity_type = 'IdentityCenterUser'
+                then {'path': 'human', 'reason': 'Identity Center user sign-in'}
+            when user_identity_type = 'Unknown' and is_sso_source
+                then {'path': 'human', 'reason': 'Identity Center portal user'}
+            when user_identity_type = 'Root'
+                then {'path': 'human', 'reason': 'root user'}
+            when principal_arn like '%:role/aws-reserved/sso.amazonaws.com/%'
+                then {'path': 'human', 'reason': 'Identity Center permission set role'}
+            when session_mfa_authenticated
+                then {'path': 'human', 'reason': 'MFA-authenticated session'}
+            when starts_with(agent, 'mozilla/')
+                then {'path': 'human', 'reason': 'browser user agent'}
+            when is_console_user
+                then {'path': 'human', 'reason': 'IAM user who signs in to the console'}
+        end as strong_rule,
+        case
+            when ec2_role_delivery is not null
+                then {
+                    'path': 'workload',
+                    'reason': 'EC2 instance profile credentials (ec2RoleDelivery)'
+                }
+            when session_name_family = 'i-*'
+                then {'path': 'workload', 'reason': 'session named after an EC2 instance'}
+            when session_name_family = 'awslambda_*'
+                then {'path': 'workload', 'reason': 'Lambda session name (awslambda_*)'}
+            when session_name_family = '{32 hex}'
+                then {'path': 'workload', 'reason': 'session named like an ECS task id'}
+            when agent like '%exec-env/aws_lambda%'
+                then {'path': 'workload', 'reason': 'Lambda runtime user agent'}
+            when agent like '%exec-env/aws_ecs%'
+                then {'path': 'workload', 'reason': 'ECS runtime user agent'}
+            when session_name = 'GitHubActions'
+                then {
+                    'path': 'deployer',
+                    'reason': 'GitHubActions session name (configure-aws-credentials)'
+                }
+            when session_name like 'AWSCodeBuild-%'
+                then {'path': 'deployer', 'reason': 'CodeBuild session name'}
+            when session_name_family like '*@%'
+                then {'path': 'human', 'reason': 'session named after an e-mail address'}
+            when user_identity_type = 'WebIdentityUser' and is_ci_provider
+                then {
+                    'path': 'deployer',
+                    'reason': 'web identity sign-in from CI provider '
+                        || user_identity_identity_provider
+                }
+            when user_identity_type = 'WebIdentityUser' and is_eks_provider
+                then {'path': 'workload', 'reason': 'EKS service account sign-in (IRSA)'}
+        end as pattern_rule
     from named
 ),
 

@@ -91,7 +91,7 @@ evidence as (
 checks as (
     select
         *,
-        [
+        list_filter([
             case
                 when len(classified_paths) > 1
                     then {
@@ -126,7 +126,7 @@ checks as (
                             || array_to_string(busiest_path.families, ', ')
                     }
             end
-        ] as found
+        ], lambda f: f is not null) as found
     from evidence
 ),
 
@@ -134,7 +134,7 @@ final as (
     select
         account_id,
         role_arn,
-        list_transform(list_filter(found, lambda f: f is not null), lambda f: f.name) as shared_by,
+        list_transform(found, lambda f: f.name) as shared_by,
         paths,
         events,
         events_by_path,
@@ -142,13 +142,11 @@ final as (
         web_identity_subjects,
         session_name_families,
         other_sources,
-        array_to_string(
-            list_transform(list_filter(found, lambda f: f is not null), lambda f: f.text), '; '
-        ) as reason,
+        array_to_string(list_transform(found, lambda f: f.text), '; ') as reason,
         first_seen,
         last_seen
     from checks
-    where len(list_filter(found, lambda f: f is not null)) > 0
+    where len(found) > 0
 )
 
 select * from final

@@ -19,6 +19,19 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 REALDATA = SHARED / "realdata"
 SAMPLE_LOGS = REPO / "sample_logs"
+# sample_logs' EC2 role and the actions it used (scenario 6 of sample_logs/README.md).
+APP_ROLE = "arn:aws:iam::111122223333:role/app-role"
+APP_ROLE_USED = frozenset(
+    {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "lambda:InvokeFunction",
+        "s3:GetObject",
+        "s3:PutObject",
+        "sqs:SendMessage",
+        "ssm:UpdateInstanceInformation",
+    }
+)
 
 _ids = itertools.count(1)
 

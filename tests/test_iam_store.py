@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-from tests.given import SAMPLE_LOGS, SHARED
+from tests.given import APP_ROLE, SAMPLE_LOGS, SHARED
 from trailwise.pipeline import api
 from trailwise.pipeline.iam.store import iam_dir
 from trailwise.pipeline.lake import Lake
 
 PROD = SAMPLE_LOGS / "iam" / "authorization-details-111122223333.json"
-APP_ROLE = "arn:aws:iam::111122223333:role/app-role"
 
 
 def sql(lake, text):

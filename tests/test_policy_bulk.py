@@ -7,12 +7,11 @@ import json
 
 import pytest
 
+from tests.given import APP_ROLE
 from trailwise.pipeline import api
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.policy.bulk import INDEX_COLUMNS, bulk
 from trailwise.pipeline.policy.diff import diff
-
-APP_ROLE = "arn:aws:iam::111122223333:role/app-role"
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import json
 
-APP_ROLE = "arn:aws:iam::111122223333:role/app-role"
+from tests.given import APP_ROLE
+
 CI_ROLE = "arn:aws:iam::111122223333:role/github-actions-deploy"
 DEV_DEPLOY = "arn:aws:iam::444455556666:role/ci-dev-deploy"
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-from tests.given import SAMPLE_LOGS, an_event, given_delivery_file
+from tests.given import APP_ROLE, APP_ROLE_USED, SAMPLE_LOGS, an_event, given_delivery_file
 from trailwise.pipeline import api
 
 PROD = SAMPLE_LOGS / "iam" / "authorization-details-111122223333.json"
-APP_ROLE = "arn:aws:iam::111122223333:role/app-role"
 WINDOW = {"since": "2026-11-01", "until": "2026-11-06"}
 ROLE = "arn:aws:iam::111122223333:role/builder"
 
@@ -23,15 +22,7 @@ def statuses(lake, principal, **window):
 def test_the_sample_app_role_used_part_of_its_grant(sample_lake):
     status, rows = statuses(sample_lake, APP_ROLE)
     used = {a for a, s in status.items() if s == "used"}
-    assert used == {
-        "dynamodb:GetItem",
-        "dynamodb:Query",
-        "lambda:InvokeFunction",
-        "s3:GetObject",
-        "s3:PutObject",
-        "sqs:SendMessage",
-        "ssm:UpdateInstanceInformation",
-    }
+    assert used == APP_ROLE_USED
     assert {"sqs:DeleteMessage", "dynamodb:PutItem", "kms:Decrypt", "s3:DeleteObject"} <= {
         a for a, s in status.items() if s == "unused"
     }

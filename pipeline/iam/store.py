@@ -197,6 +197,20 @@ def latest(lake: Lake) -> pa.Table:
     )
 
 
+def require_snapshot(lake: Lake) -> None:
+    """Fail with what to do when the lake holds no IAM snapshot.
+
+    Raises:
+        UsageError: no snapshot has been loaded.
+    """
+    lake.require()
+    if latest(lake).num_rows == 0:
+        raise UsageError(
+            f"the lake {lake.root} holds no IAM snapshot",
+            hint="load one first: trailwise iam load FILE (or --from-aws)",
+        )
+
+
 def table_files(lake: Lake, name: str, snapshot_ids: list[str]) -> list[str]:
     return [str(iam_dir(lake) / sid / f"{name}.parquet") for sid in sorted(set(snapshot_ids))]
 
@@ -207,7 +221,7 @@ def fetch_from_aws(config: Any) -> dict[str, Any]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from trailwise.pipeline.errors import SourceError
-    from trailwise.pipeline.s3 import aws_session
+    from trailwise.pipeline.s3 import aws_session, error_code
 
     client = aws_session(config, "trailwise-iam-snapshot").client(
         "iam", endpoint_url=config.endpoint_url
@@ -223,9 +237,8 @@ def fetch_from_aws(config: Any) -> dict[str, Any]:
             for key, items in doc.items():
                 items.extend(page.get(key, []))
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "error")
         raise SourceError(
-            f"iam:GetAccountAuthorizationDetails failed: {code}",
+            f"iam:GetAccountAuthorizationDetails failed: {error_code(exc)}",
             hint="the caller needs iam:GetAccountAuthorizationDetails",
         ) from None
     except BotoCoreError as exc:

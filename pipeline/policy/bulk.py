@@ -21,11 +21,12 @@ from typing import Any
 import orjson
 
 from trailwise.pipeline.errors import PolicyError, TrailwiseError, UsageError
-from trailwise.pipeline.lake import Lake, write_atomic
+from trailwise.pipeline.iam.store import require_snapshot
+from trailwise.pipeline.lake import Lake, as_lake, write_atomic
 from trailwise.pipeline.policy import document
 from trailwise.pipeline.policy.diff import diff
 from trailwise.pipeline.policy.suggest import suggest
-from trailwise.pipeline.query import connect
+from trailwise.pipeline.query import connect, fetch
 
 INDEX_COLUMNS = (
     "principal_arn",
@@ -111,19 +112,15 @@ class BulkResult:
 def _principals(
     lake: Lake, account_id: str | None, path_prefix: str | None, name_pattern: str | None
 ) -> list[dict[str, Any]]:
+    require_snapshot(lake)
     con = connect(lake)
     try:
-        tables = {r[0] for r in con.sql("select view_name from duckdb_views()").fetchall()}
-        if "iam_principals" not in tables:
-            raise UsageError(
-                "no IAM snapshot in the lake", hint="load one first: trailwise iam load FILE"
-            )
-        rows = con.sql(_PRINCIPALS_SQL, params={"account_id": account_id}).to_arrow_table()
+        rows = fetch(con, _PRINCIPALS_SQL, account_id=account_id)
     finally:
         con.close()
     return [
         row
-        for row in rows.to_pylist()
+        for row in rows
         if (path_prefix is None or (row["path"] or "/").startswith(path_prefix))
         and (name_pattern is None or fnmatch.fnmatchcase(row["name"], name_pattern))
     ]
@@ -219,7 +216,7 @@ def bulk(
     Raises:
         UsageError: no IAM snapshot is loaded, or no principal matches the filters.
     """
-    target = lake if isinstance(lake, Lake) else Lake(lake)
+    target = as_lake(lake)
     principals = _principals(target, account_id, path_prefix, name_pattern)
     if not principals:
         raise UsageError("no user or role of the loaded IAM snapshots matches the filters")

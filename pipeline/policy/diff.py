@@ -51,17 +51,16 @@ import duckdb
 
 from trailwise.pipeline.errors import PolicyError, UsageError
 from trailwise.pipeline.iam.expand import matching_actions
-from trailwise.pipeline.lake import Lake
+from trailwise.pipeline.iam.store import require_snapshot
+from trailwise.pipeline.lake import Lake, as_lake
 from trailwise.pipeline.mapping import catalogue
 from trailwise.pipeline.policy import document as policy_document
-from trailwise.pipeline.policy.trust import (
-    as_lake,
-    fetch,
-    require_snapshot,
-    window_bounds,
-)
+from trailwise.pipeline.query import fetch
 from trailwise.pipeline.timeutil import iso, naive_utc, short_time, window_text
 
+# The unused_permissions query needs both ends of its window: an open end becomes these.
+_FAR_PAST = datetime(1970, 1, 1)
+_FAR_FUTURE = datetime(9999, 12, 31)
 # IAM quotas on policy size (characters without whitespace). Inline limits are per principal,
 # for all its inline policies together.
 INLINE_LIMITS = {"role": 10240, "user": 2048, "group": 5120}
@@ -446,7 +445,7 @@ def diff(
         }
     finally:
         con.close()
-    start, end = window_bounds(since, until)
+    start, end = naive_utc(since) or _FAR_PAST, naive_utc(until) or _FAR_FUTURE
     verdict_rows = run_named(
         target, "unused_permissions", {"since": start, "until": end, "principal_arn": arn}
     ).to_pylist()

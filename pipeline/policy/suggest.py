@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from trailwise.pipeline.errors import PolicyError, UsageError
-from trailwise.pipeline.lake import Lake
+from trailwise.pipeline.lake import Lake, as_lake
 from trailwise.pipeline.mapping import catalogue
 from trailwise.pipeline.mapping.catalogue import ActionInfo, ResourceType
 from trailwise.pipeline.policy import conditions as cond
@@ -171,7 +171,7 @@ def suggest(
         raise UsageError(
             f"unknown --resources mode {resources!r}", hint=f"use one of {', '.join(res.MODES)}"
         )
-    target = lake if isinstance(lake, Lake) else Lake(lake)
+    target = as_lake(lake)
     arn, activity, uses = ev.read(target, principal_arn.strip(), since, until)
     window = _window_text(since, until)
     if activity.events == 0:

@@ -46,9 +46,10 @@ from typing import Any
 
 import duckdb
 
-from trailwise.pipeline.errors import PolicyError, QueryError, UsageError
-from trailwise.pipeline.lake import Lake
+from trailwise.pipeline.errors import PolicyError, UsageError
+from trailwise.pipeline.lake import Lake, as_lake
 from trailwise.pipeline.policy import document as policy_document
+from trailwise.pipeline.query import connect, fetch
 from trailwise.pipeline.timeutil import iso, naive_utc, short_time, window_text
 
 ASSUME_ACTIONS = {
@@ -87,8 +88,6 @@ _CLAIM_KEYS = {
     "graph.facebook.com": ("app_id", "id"),
     "www.amazon.com": ("app_id", "user_id"),
 }
-_FAR_PAST = datetime(1970, 1, 1)
-_FAR_FUTURE = datetime(9999, 12, 31)
 _ROLE_ARN = re.compile(
     r"^arn:(?P<partition>[\w-]+):iam::(?P<account>\d{12}):role/(?:.*/)?(?P<name>[^/]+)$"
 )
@@ -128,43 +127,6 @@ _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 
 # ---------------------------------------------------------------------------------------------
 # Shared plumbing (diff.py uses it too)
-
-
-def as_lake(lake: Lake | str | Path) -> Lake:
-    """``lake`` as a :class:`Lake` (a path is opened; nothing is created)."""
-    return lake if isinstance(lake, Lake) else Lake(lake)
-
-
-def window_bounds(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
-    """Concrete bounds for queries that need both: an open end becomes a far past or future."""
-    return naive_utc(since) or _FAR_PAST, naive_utc(until) or _FAR_FUTURE
-
-
-def require_snapshot(lake: Lake) -> None:
-    """Fail with what to do when the lake holds no IAM snapshot.
-
-    Raises:
-        UsageError: no snapshot has been loaded.
-    """
-    from trailwise.pipeline.iam import store
-
-    lake.require()
-    if store.latest(lake).num_rows == 0:
-        raise UsageError(
-            f"the lake {lake.root} holds no IAM snapshot",
-            hint="load one first: trailwise iam load FILE (or --from-aws)",
-        )
-
-
-def fetch(con: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> list[dict[str, Any]]:
-    """Rows of ``sql`` with bound ``$params``, as dicts; DuckDB errors become QueryError."""
-    try:
-        rows: list[dict[str, Any]] = (
-            con.sql(sql, params=params or None).to_arrow_table().to_pylist()
-        )
-    except duckdb.Error as exc:
-        raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from exc
-    return rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,7 +404,6 @@ def suggest_trust(
         PolicyError: the role's current trust policy cannot be read.
     """
     from trailwise.pipeline.iam import store
-    from trailwise.pipeline.query import connect
 
     target = as_lake(lake)
     partition, account, name = _parse_role(role_arn)
