@@ -3,10 +3,10 @@
 Needs trailscraper in the venv (bench only, see ``bench/compare_trailscraper.py`` for how to
 install it without its pins)::
 
-    .venv/bin/python bench/compare_policies.py            # sample_logs and shared/realdata
+    .venv/bin/python bench/compare_policies.py            # sample_logs and tests/fixtures/realdata
 
 Both tools get the same events: the lake rows of each input (sample_logs/, then every file of
-shared/realdata), rebuilt as the raw records trailscraper reads. trailscraper is fed what its own
+tests/fixtures/realdata), rebuilt as the raw records trailscraper reads. trailscraper is fed what its own
 ``select --filter-assumed-role-arn`` would pick for a role (records whose session issuer is the
 role); for an IAM user, the records of that user (trailscraper has no user filter; a user would
 pipe them through jq). Its ``generate`` turns every record into a statement, denied ones included.
@@ -41,7 +41,7 @@ from trailwise.pipeline.query import connect  # noqa: E402
 
 INPUTS = {
     "sample_logs": [REPO / "sample_logs"],
-    "realdata": [REPO.parent / "shared" / "realdata"],
+    "realdata": [REPO / "tests" / "fixtures" / "realdata"],
 }
 PRINCIPALS_SQL = """
 select principal_arn, count(*) as uses

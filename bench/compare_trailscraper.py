@@ -7,7 +7,7 @@ pins, with the two libraries its event code imports::
     .venv/bin/pip install --no-deps trailscraper==0.10.0 toolz==1.0.0 pytz==2025.2
     .venv/bin/python bench/compare_trailscraper.py
 
-Events: every file under sample_logs/AWSLogs, sample_logs/org-trail and shared/realdata, decoded
+Events: every file under sample_logs/AWSLogs, sample_logs/org-trail and tests/fixtures/realdata, decoded
 by trailwise's decoder. trailwise maps each lake row; trailscraper gets the same event rebuilt as
 a raw record (eventSource, eventName, eventTime, resources, userIdentity: all its
 ``_parse_record`` reads) and maps it with ``Record.to_statement()``.
@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 SOURCES = (
     REPO / "sample_logs" / "AWSLogs",
     REPO / "sample_logs" / "org-trail",
-    REPO.parent / "shared" / "realdata",
+    REPO / "tests" / "fixtures" / "realdata",
 )
 
 
@@ -247,7 +247,7 @@ def main() -> int:
     ours = run_trailwise(rows, valid)
     theirs = run_trailscraper(rows, valid_lower)
     print(
-        f"\n{len(rows)} events from {', '.join(str(s.relative_to(REPO.parent)) for s in SOURCES)}"
+        f"\n{len(rows)} events from {', '.join(str(s.relative_to(REPO)) for s in SOURCES)}"
     )
     report(ours)
     report(theirs)

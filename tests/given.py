@@ -16,9 +16,13 @@ from trailwise.cli.main import app
 from trailwise.pipeline import keys
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-REALDATA = SHARED / "realdata"
+# Real-world data from public projects, copied with its licences (tests/fixtures/README.md).
+FIXTURES = REPO / "tests" / "fixtures"
+REALDATA = FIXTURES / "realdata"
+CLOUDSPLAINING_EXAMPLE = FIXTURES / "iam" / "cloudsplaining" / "examples__files__example.json"
 SAMPLE_LOGS = REPO / "sample_logs"
+PROD_SNAPSHOT = SAMPLE_LOGS / "iam" / "authorization-details-111122223333.json"
+DEV_SNAPSHOT = SAMPLE_LOGS / "iam" / "authorization-details-444455556666.json"
 # sample_logs' EC2 role and the actions it used (scenario 6 of sample_logs/README.md).
 APP_ROLE = "arn:aws:iam::111122223333:role/app-role"
 APP_ROLE_USED = frozenset(

@@ -19,11 +19,11 @@ from trailwise.pipeline.iam import (
     matching_actions,
 )
 from trailwise.pipeline.mapping import catalogue_actions
+from tests.given import CLOUDSPLAINING_EXAMPLE, DEV_SNAPSHOT, PROD_SNAPSHOT
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO.parent / "shared" / "iam" / "cloudsplaining" / "examples__files__example.json"
-PROD = REPO / "sample_logs" / "iam" / "authorization-details-111122223333.json"
-DEV = REPO / "sample_logs" / "iam" / "authorization-details-444455556666.json"
+EXAMPLE = CLOUDSPLAINING_EXAMPLE
+PROD = PROD_SNAPSHOT
+DEV = DEV_SNAPSHOT
 ACCOUNT = "111122223333"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/app"
 USER = f"arn:aws:iam::{ACCOUNT}:user/alice"

