@@ -6,9 +6,9 @@ install it without its pins)::
     .venv/bin/python bench/compare_policies.py            # sample_logs and tests/fixtures/realdata
 
 Both tools get the same events: the lake rows of each input (sample_logs/, then every file of
-tests/fixtures/realdata), rebuilt as the raw records trailscraper reads. trailscraper is fed what its own
-``select --filter-assumed-role-arn`` would pick for a role (records whose session issuer is the
-role); for an IAM user, the records of that user (trailscraper has no user filter; a user would
+tests/fixtures/realdata), rebuilt as the raw records trailscraper reads. trailscraper is fed what
+its own ``select --filter-assumed-role-arn`` would pick for a role (records whose session issuer is
+the role); for an IAM user, the records of that user (trailscraper has no user filter; a user would
 pipe them through jq). Its ``generate`` turns every record into a statement, denied ones included.
 
 Printed per principal and tool: actions emitted, actions that do not exist in the IAM catalogue,

@@ -7,9 +7,9 @@ pins, with the two libraries its event code imports::
     .venv/bin/pip install --no-deps trailscraper==0.10.0 toolz==1.0.0 pytz==2025.2
     .venv/bin/python bench/compare_trailscraper.py
 
-Events: every file under sample_logs/AWSLogs, sample_logs/org-trail and tests/fixtures/realdata, decoded
-by trailwise's decoder. trailwise maps each lake row; trailscraper gets the same event rebuilt as
-a raw record (eventSource, eventName, eventTime, resources, userIdentity: all its
+Events: every file under sample_logs/AWSLogs, sample_logs/org-trail and tests/fixtures/realdata,
+decoded by trailwise's decoder. trailwise maps each lake row; trailscraper gets the same event
+rebuilt as a raw record (eventSource, eventName, eventTime, resources, userIdentity: all its
 ``_parse_record`` reads) and maps it with ``Record.to_statement()``.
 
 Printed per tool: events and distinct (eventSource, eventName) pairs covered, actions emitted

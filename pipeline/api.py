@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from trailwise.pipeline import actions, maintenance, permissions, query
 from trailwise.pipeline import ingest as _ingest
+from trailwise.pipeline import query
 from trailwise.pipeline.errors import UsageError
-from trailwise.pipeline.lake import Lake
-from trailwise.pipeline.s3 import S3Config, S3Source, parse_s3_uri, s3_uri
-from trailwise.pipeline.sources import LocalSource, Source
-
-FIRST_RUN_DAYS = 7
-LATE_DELIVERY_SLACK = timedelta(days=1)
+from trailwise.pipeline.ingest import FIRST_RUN_DAYS, Window, open_sources
+from trailwise.pipeline.lake import Lake, actions, maintenance
+from trailwise.pipeline.policy import permissions
+from trailwise.pipeline.sources.s3 import S3Config
 
 __all__ = [
     "S3Config",
@@ -28,7 +26,6 @@ __all__ = [
     "ingest",
     "ingest_permissions",
     "list_queries",
-    "open_sources",
     "policy_bulk",
     "policy_diff",
     "policy_suggest",
@@ -38,71 +35,6 @@ __all__ = [
     "run_sql",
     "status",
 ]
-
-
-def open_sources(
-    specs: Sequence[str],
-    lake: Lake,
-    window: _ingest.Window,
-    s3: S3Config | None = None,
-    first_run_days: int = FIRST_RUN_DAYS,
-) -> list[Source]:
-    """Turn SOURCE arguments into sources: local folders and files, and ``s3://`` URIs."""
-    if not specs:
-        raise UsageError("no SOURCE given", hint="pass a folder, a file or s3://BUCKET[/PREFIX]")
-    sources: list[Source] = []
-    for spec in specs:
-        if spec.startswith("s3://"):
-            bucket, prefix = parse_s3_uri(spec)
-            first, last = listing_days(lake, s3_uri(bucket, prefix), window, first_run_days)
-            sources.append(
-                S3Source(
-                    bucket,
-                    prefix,
-                    s3 or S3Config(),
-                    first,
-                    last,
-                    accounts=window.accounts,
-                    regions=window.regions,
-                )
-            )
-        elif "://" in spec:
-            raise UsageError(
-                f"unsupported source {spec!r}", hint="pass a folder, file or s3:// URI"
-            )
-        else:
-            sources.append(LocalSource(Path(spec).expanduser(), exclude=lake.root))
-    return sources
-
-
-def listing_days(
-    lake: Lake, uri: str, window: _ingest.Window, first_run_days: int = FIRST_RUN_DAYS
-) -> tuple[date, date]:
-    """Which day prefixes to list for a bucket source.
-
-    Explicit ``--since``/``--until`` win (plus the next day: a file delivered just after
-    midnight holds the previous day's last events). Otherwise: from the start of the last
-    successful run over this source, less a day of slack for late delivery; on a first run, the
-    last ``first_run_days`` days. Objects seen before are skipped by their ETag, so the slack
-    costs listings, not downloads.
-    """
-    today = datetime.now(UTC).date()
-    last = (
-        (window.until - timedelta(microseconds=1)).date() + timedelta(days=1)
-        if window.until
-        else today
-    )
-    if window.since:
-        return window.since.date(), min(last, today + timedelta(days=1))
-    previous = [
-        r
-        for r in lake.runs()
-        if uri in r.get("sources", []) and r.get("exit_code") in (0, 2) and r.get("started_at")
-    ]
-    if previous:
-        started = datetime.strptime(previous[-1]["started_at"], "%Y-%m-%dT%H:%M:%SZ").date()
-        return started - LATE_DELIVERY_SLACK, last
-    return today - timedelta(days=first_run_days - 1), last
 
 
 def ingest(
@@ -123,9 +55,7 @@ def ingest(
     ``workers`` is how many objects are read (downloaded) at once; decoding uses every CPU.
     """
     target = Lake(lake)
-    if since and until and since >= until:
-        raise UsageError(f"--since {since:%Y-%m-%dT%H:%M:%SZ} is not before --until")
-    window = _ingest.Window(since, until, frozenset(accounts), frozenset(regions))
+    window = Window(since, until, frozenset(accounts), frozenset(regions))
     sources = open_sources(specs, target, window, s3, first_run_days)
     return _ingest.ingest(sources, target, window, workers, progress)
 
@@ -179,7 +109,7 @@ def demo(sample_logs: str | Path, lake: str | Path | None = None) -> Any:
     """Serve ``sample_logs`` from an in-process S3 emulator and ingest it through s3://."""
     from trailwise.pipeline.demo import run_demo
 
-    return run_demo(Path(sample_logs), Lake(lake).root)
+    return run_demo(Path(sample_logs), Lake(lake))
 
 
 def remap(lake: str | Path | None = None) -> actions.SyncResult:

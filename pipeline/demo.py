@@ -13,23 +13,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from trailwise.pipeline import keys
+from trailwise.pipeline import ingest, query, sqlfile
 from trailwise.pipeline.errors import TrailwiseError, UsageError
+from trailwise.pipeline.iam.store import load_into_lake
+from trailwise.pipeline.lake import Lake, maintenance
+from trailwise.pipeline.policy import suggest
+from trailwise.pipeline.policy.diff import diff
+from trailwise.pipeline.policy.trust import suggest_trust
+from trailwise.pipeline.sources import keys
+from trailwise.pipeline.sources.s3 import S3Config
 
 DEMO_BUCKET = "acme-cloudtrail-logs"
-# Who acted, and how many distinct IAM actions each used or was denied.
-PRINCIPALS_SQL = """
-select
-    principal_arn,
-    count(distinct action) filter (where is_authorized) as actions_used,
-    count(distinct action) filter (where not is_authorized) as actions_denied,
-    count(distinct event_id) as events
-from event_actions
-where classification = 'iam_action'
-group by principal_arn
-order by actions_used desc, principal_arn
-limit 12
-"""
 
 
 @dataclass
@@ -52,10 +46,8 @@ DEMO_CI_ROLE = "arn:aws:iam::111122223333:role/github-actions-deploy"
 DEMO_APP_ROLE = "arn:aws:iam::111122223333:role/app-role"
 
 
-def run_demo(sample_logs: Path, lake: Path) -> DemoResult:
+def run_demo(sample_logs: Path, lake: Lake) -> DemoResult:
     """Upload ``sample_logs`` to an emulated bucket under the real key layout and ingest it."""
-    from trailwise.pipeline import api
-
     try:
         from moto.server import ThreadedMotoServer
     except ImportError:
@@ -94,15 +86,18 @@ def run_demo(sample_logs: Path, lake: Path) -> DemoResult:
             sources.add(f"s3://{DEMO_BUCKET}/{parsed.prefix}".rstrip("/"))
         # The sample's days are fixed; start the window there rather than 7 days ago.
         since = datetime.combine(first_day or datetime.now(UTC).date(), datetime.min.time(), UTC)
-        config = api.S3Config(endpoint_url=endpoint)
-        ingests = [api.ingest(sorted(sources), lake, since=since, s3=config)]
-        # A second run shows the batch job's steady state: nothing new, nothing downloaded.
-        ingests.append(api.ingest(sorted(sources), lake, since=since, s3=config))
+        config = S3Config(endpoint_url=endpoint)
+        window = ingest.Window(since)
+        # The second run shows the batch job's steady state: nothing new, nothing downloaded.
+        ingests = [
+            ingest.ingest(ingest.open_sources(sorted(sources), lake, window, config), lake, window)
+            for _ in range(2)
+        ]
     finally:
         server.stop()
     # The IAM snapshots beside the logs, taken when the logs end, for the permission answers.
     snapshots = [
-        api.iam_load(path, lake, captured_at=datetime(2026, 11, 5, 8, tzinfo=UTC))
+        load_into_lake(lake, path, captured_at=datetime(2026, 11, 5, 8, tzinfo=UTC))
         for path in sorted((sample_logs / "iam").glob("*.json"))
     ]
     return DemoResult(
@@ -110,12 +105,12 @@ def run_demo(sample_logs: Path, lake: Path) -> DemoResult:
         DEMO_BUCKET,
         uploaded,
         ingests,
-        api.status(lake),
-        api.run_named("lake_summary", lake),
-        api.run_sql(PRINCIPALS_SQL, lake),
+        maintenance.status(lake),
+        query.run_named(lake, "lake_summary"),
+        query.run_sql(lake, sqlfile.text("trailwise.pipeline", "demo_principals")),
         snapshots,
-        api.run_named("root_summary", lake),
-        api.policy_suggest(DEMO_CI_ROLE, lake) if snapshots else None,
-        api.policy_diff(DEMO_APP_ROLE, lake) if snapshots else None,
-        api.policy_trust(DEMO_CI_ROLE, lake) if snapshots else None,
+        query.run_named(lake, "root_summary"),
+        suggest(lake, DEMO_CI_ROLE) if snapshots else None,
+        diff(lake, DEMO_APP_ROLE) if snapshots else None,
+        suggest_trust(lake, DEMO_CI_ROLE) if snapshots else None,
     )

@@ -61,3 +61,8 @@ def window_text(since: datetime | None, until: datetime | None) -> str:
     start = short_time(since) if since else "the first event"
     end = short_time(until) if until else "the last event"
     return f"{start} to {end}"
+
+
+def now_iso() -> str:
+    """Now, as :func:`iso` writes it: run logs and reason files."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

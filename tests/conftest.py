@@ -11,7 +11,7 @@ import pytest
 
 from tests.given import Cli
 from tests.s3world import FaultProxy, s3_client
-from trailwise.pipeline.s3 import close_clients as close_s3_clients
+from trailwise.pipeline.sources.s3 import close_clients as close_s3_clients
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import orjson
 from typer.testing import CliRunner
 
 from trailwise.cli.main import app
-from trailwise.pipeline import keys
+from trailwise.pipeline.sources import keys
 
 REPO = Path(__file__).resolve().parent.parent
 # Real-world data from public projects, copied with its licences (tests/fixtures/README.md).

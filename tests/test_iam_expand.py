@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.given import CLOUDSPLAINING_EXAMPLE, DEV_SNAPSHOT, PROD_SNAPSHOT
 from trailwise.pipeline.iam import (
     Grant,
     PolicyError,
@@ -19,7 +19,6 @@ from trailwise.pipeline.iam import (
     matching_actions,
 )
 from trailwise.pipeline.mapping import catalogue_actions
-from tests.given import CLOUDSPLAINING_EXAMPLE, DEV_SNAPSHOT, PROD_SNAPSHOT
 
 EXAMPLE = CLOUDSPLAINING_EXAMPLE
 PROD = PROD_SNAPSHOT

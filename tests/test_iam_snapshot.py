@@ -11,9 +11,9 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.given import CLOUDSPLAINING_EXAMPLE, DEV_SNAPSHOT, PROD_SNAPSHOT
 from trailwise.pipeline.iam import SnapshotError, load_authorization_details, load_file, to_tables
 from trailwise.pipeline.iam.snapshot import SCHEMAS
-from tests.given import CLOUDSPLAINING_EXAMPLE, DEV_SNAPSHOT, PROD_SNAPSHOT
 
 EXAMPLE = CLOUDSPLAINING_EXAMPLE
 PROD = PROD_SNAPSHOT

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trailwise.pipeline import keys
+from trailwise.pipeline.sources import keys
 
 accounts = st.from_regex(r"\A\d{12}\Z")
 regions = st.sampled_from(["us-east-1", "eu-west-2", "ap-southeast-3", "us-gov-west-1"])

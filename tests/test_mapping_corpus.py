@@ -1,5 +1,6 @@
 """The mapping against everything there is to check it on: the sample bucket, the real events
-of tests/fixtures/realdata, every operation botocore knows, iam-dataset's 2023 map, and its own data.
+of tests/fixtures/realdata, every operation botocore knows, iam-dataset's 2023 map, and its own
+data.
 """
 
 from __future__ import annotations

@@ -37,3 +37,10 @@ def test_the_built_wheel_carries_only_trailwise_packages_with_their_data(tmp_pat
     assert "trailwise/pipeline/iam/expand.py" in names
     assert "trailwise/cli/main.py" in names
     assert not any(n.startswith(("trailwise/__init__", "cli/", "pipeline/")) for n in names)
+    # Every module, SQL file and data file of the library's tree, whichever package holds it.
+    library = {
+        f"trailwise/pipeline/{path.relative_to(REPO / 'pipeline').as_posix()}"
+        for path in (REPO / "pipeline").rglob("*")
+        if path.suffix in {".py", ".sql", ".json"} and "__pycache__" not in path.parts
+    }
+    assert library - set(names) == set()

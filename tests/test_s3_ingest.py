@@ -10,8 +10,9 @@ import orjson
 
 from tests.given import an_event, reconciles
 from tests.s3world import given_log_object, s3_client
-from trailwise.pipeline import api, keys
+from trailwise.pipeline import api
 from trailwise.pipeline.lake import Lake
+from trailwise.pipeline.sources import keys
 
 TODAY = datetime.now(UTC).date()
 

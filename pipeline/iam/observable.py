@@ -16,8 +16,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from trailwise.pipeline.actions import mapping_version
 from trailwise.pipeline.lake import Lake
+from trailwise.pipeline.mapping import mapping_version
 
 SCHEMA = pa.schema([("action", pa.string()), ("is_data_event", pa.bool_())])
 

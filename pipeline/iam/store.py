@@ -221,7 +221,7 @@ def fetch_from_aws(config: Any) -> dict[str, Any]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from trailwise.pipeline.errors import SourceError
-    from trailwise.pipeline.s3 import aws_session, error_code
+    from trailwise.pipeline.sources.s3 import aws_session, error_code
 
     client = aws_session(config, "trailwise-iam-snapshot").client(
         "iam", endpoint_url=config.endpoint_url

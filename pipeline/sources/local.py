@@ -1,8 +1,4 @@
-"""Where CloudTrail files come from: local folders and files (S3 in :mod:`.s3`).
-
-A source lists :class:`SourceObject`s (cheap metadata only) and reads one object's bytes. Sources
-are picklable so that decoding processes can read for themselves.
-"""
+"""CloudTrail files in local folders and files."""
 
 from __future__ import annotations
 
@@ -10,30 +6,9 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from trailwise.pipeline.errors import SourceError
-
-
-@dataclass(frozen=True)
-class SourceObject:
-    """One file or object: ``uri`` names it, ``name`` is what the key grammar parses."""
-
-    uri: str
-    name: str
-    size: int
-    fingerprint: str
-
-
-class Source(Protocol):
-    """Lists objects and reads them."""
-
-    @property
-    def uri(self) -> str: ...
-
-    def list(self) -> Iterator[SourceObject]: ...
-
-    def read(self, obj: SourceObject) -> bytes: ...
+from trailwise.pipeline.sources import SourceObject
 
 
 @dataclass(frozen=True)

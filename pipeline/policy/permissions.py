@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from trailwise.pipeline.errors import UsageError
-from trailwise.pipeline.keys import account_root
+from trailwise.pipeline.sources.keys import account_root
 
 
 def _catalogue_check(actions: list[str]) -> None:

@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from trailwise.pipeline import keys
 from trailwise.pipeline.errors import SourceError, SourceReadError
-from trailwise.pipeline.sources import SourceObject
+from trailwise.pipeline.sources import SourceObject, keys
 
 UNKNOWN_KEYS_NAMED = 20
 DAY_BY_DAY_LIMIT = 62  # longer windows discover which days exist first

@@ -22,7 +22,6 @@ import fcntl
 import os
 import shutil
 import socket
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,48 +29,24 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trailwise.pipeline.decode.schema import EVENTS_SCHEMA
 from trailwise.pipeline.errors import LakeError, LakeLockedError
-from trailwise.pipeline.schema import EVENTS_SCHEMA
-
-FORMAT_VERSION = 1
-NAMESPACE = "trailwise"
-EVENTS_TABLE = f"{NAMESPACE}.events"
-ACTIONS_TABLE = f"{NAMESPACE}.event_actions"
-DEFAULT_LAKE = Path("trailwise-lake")
-
-OBJECTS_SCHEMA = pa.schema(
-    [
-        ("uri", pa.string()),
-        ("fingerprint", pa.string()),
-        ("size", pa.int64()),
-        ("kind", pa.string()),
-        ("reason", pa.string()),
-        ("records_in", pa.int64()),
-        ("events_written", pa.int64()),
-        ("duplicates", pa.int64()),
-        ("records_quarantined", pa.int64()),
-        ("run_id", pa.string()),
-        ("ingested_at", pa.timestamp("us", tz="UTC")),
-    ]
+from trailwise.pipeline.lake.io import duckdb_connect, local_path, write_atomic
+from trailwise.pipeline.lake.tables import (
+    ACTIONS_SCHEMA,
+    ACTIONS_TABLE,
+    EVENTS_TABLE,
+    NAMESPACE,
+    OBJECTS_SCHEMA,
+    create_day_partitioned,
 )
 
-_TABLE_PROPERTIES = {
-    "write.parquet.compression-codec": "zstd",
-    "write.parquet.compression-level": "3",
-    "write.metadata.delete-after-commit.enabled": "true",
-    "write.metadata.previous-versions-max": "20",
-    "commit.manifest-merge.enabled": "true",
-}
-
-
-def new_run_id() -> str:
-    """A sortable, unique run id: ``YYYYMMDDTHHMMSSZ-xxxxxx``."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+FORMAT_VERSION = 1
+DEFAULT_LAKE = Path("trailwise-lake")
 
 
 def resolve_lake_dir(lake: str | Path | None) -> Path:
@@ -83,25 +58,6 @@ def resolve_lake_dir(lake: str | Path | None) -> Path:
 def as_lake(lake: Lake | str | Path | None) -> Lake:
     """``lake`` as a :class:`Lake`; a path (None: the default lake) is opened, not created."""
     return lake if isinstance(lake, Lake) else Lake(lake)
-
-
-def duckdb_connect(config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection. Its progress bar is off: DuckDB draws it on stdout, where
-    it would corrupt a JSON or CSV answer."""
-    con = duckdb.connect(config=config or {})
-    con.execute("set enable_progress_bar = false")
-    return con
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file beside ``path`` and rename it into place (fsync'd)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
 
 
 @dataclass(frozen=True)
@@ -174,8 +130,6 @@ class Lake:
 
     def create(self) -> Lake:
         """Create the lake's directories, catalog and tables if missing."""
-        from trailwise.pipeline.actions import ACTIONS_SCHEMA
-
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -187,7 +141,7 @@ class Lake:
         catalog.create_namespace_if_not_exists(NAMESPACE)
         for name, arrow_schema in ((EVENTS_TABLE, EVENTS_SCHEMA), (ACTIONS_TABLE, ACTIONS_SCHEMA)):
             if not catalog.table_exists(name):
-                _create_day_partitioned(catalog, name, arrow_schema)
+                create_day_partitioned(catalog, name, arrow_schema)
         return self
 
     def events_table(self) -> Any:
@@ -318,32 +272,3 @@ class Lake:
                     shutil.rmtree(run_dir, ignore_errors=True)
         for tmp in self.objects_dir.glob(".*.tmp") if self.objects_dir.exists() else []:
             tmp.unlink(missing_ok=True)
-
-
-def _create_day_partitioned(catalog: Any, name: str, arrow_schema: pa.Schema) -> None:
-    """An Iceberg table of ``arrow_schema`` partitioned by day(event_time)."""
-    from pyiceberg.io.pyarrow import pyarrow_to_schema
-    from pyiceberg.partitioning import PartitionField, PartitionSpec
-    from pyiceberg.table.name_mapping import MappedField, NameMapping
-    from pyiceberg.transforms import DayTransform
-
-    # pyiceberg's pydantic models confuse mypy's view of these constructors.
-    mapping = NameMapping(
-        [
-            MappedField(field_id=i + 1, names=[f.name])  # type: ignore[call-arg]
-            for i, f in enumerate(arrow_schema)
-        ]
-    )
-    schema = pyarrow_to_schema(arrow_schema, name_mapping=mapping)
-    time_id = schema.find_field("event_time").field_id
-    spec = PartitionSpec(
-        PartitionField(
-            source_id=time_id, field_id=1000, transform=DayTransform(), name="event_date"
-        )
-    )
-    catalog.create_table(name, schema=schema, partition_spec=spec, properties=_TABLE_PROPERTIES)
-
-
-def local_path(uri: str) -> str:
-    """A ``file://`` URI of the warehouse as a local path."""
-    return uri.removeprefix("file://")

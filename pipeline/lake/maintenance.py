@@ -12,9 +12,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from trailwise.pipeline import actions
-from trailwise.pipeline.lake import Lake, duckdb_connect, local_path, new_run_id
-from trailwise.pipeline.schema import EVENTS_SCHEMA
+from trailwise.pipeline.decode.schema import EVENTS_SCHEMA
+from trailwise.pipeline.lake import actions
+from trailwise.pipeline.lake.io import duckdb_connect, local_path, new_run_id
+from trailwise.pipeline.lake.lake import Lake
+from trailwise.pipeline.mapping import mapping_version
 
 COMPACT_GROUP_BYTES = 64 << 20  # compressed bytes rewritten at once; bounds memory (~8x in Arrow)
 # Compact holds the lake lock, so no writer can own an unreferenced file: it is garbage.
@@ -53,7 +55,7 @@ def status(lake: Lake) -> dict[str, Any]:
             "regions": regions,
         }
     action_files = [local_path(t.file.file_path) for t in lake.actions_table().scan().plan_files()]
-    out["mapping_version"] = actions.mapping_version()
+    out["mapping_version"] = mapping_version()
     out["action_rows"] = 0
     out["stale_action_rows"] = 0
     if action_files:

@@ -10,43 +10,22 @@ without re-reading raw logs.
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-S = pa.string()
-ACTIONS_SCHEMA = pa.schema(
-    [
-        ("event_id", S),
-        ("recipient_account_id", S),
-        ("event_time", pa.timestamp("us")),
-        ("principal_arn", S),
-        ("event_source", S),
-        ("event_name", S),
-        ("classification", S),  # iam_action | permissionless | not_iam | service_event | unknown
-        ("action", S),  # null unless classification is iam_action
-        ("resource_arn", S),
-        ("is_authorized", pa.bool_()),  # null when the event is no permission check of the caller
-        ("inferred_from", S),
-        ("error_code", S),
-        ("denied_action", S),
-        ("denied_resource", S),
-        ("denied_by", S),  # the policy type named by the error message
-        ("is_explicit_deny", pa.bool_()),
-        ("reason", S),
-        ("mapping_version", S),
-    ]
-)
+from trailwise.pipeline.lake.io import local_path
+from trailwise.pipeline.lake.lake import Lake
+from trailwise.pipeline.lake.tables import ACTIONS_SCHEMA
+from trailwise.pipeline.mapping import map_event, mapping_version
+
 # What the mapper reads from each event row.
 INPUT_COLUMNS = [
     "event_id",
@@ -76,22 +55,8 @@ INLINE_FILES = 4  # fewer files than this are mapped in-process
 MAP_BATCH_ROWS = 16_384
 
 
-@lru_cache(maxsize=1)
-def mapping_version() -> str:
-    """A hash of the mapping's code and data: rows derived by another version are stale."""
-    digest = hashlib.sha256()
-    root = resources.files("trailwise.pipeline.mapping")
-    for entry in sorted(root.iterdir(), key=lambda e: e.name):
-        if entry.is_file() and entry.name.endswith((".py", ".json")):
-            digest.update(entry.name.encode())
-            digest.update(entry.read_bytes())
-    return digest.hexdigest()[:12]
-
-
 def map_table(events: pa.Table) -> pa.Table:
     """The action rows of a table of events (one row per action, one for an event without)."""
-    from trailwise.pipeline.mapping import map_event
-
     version = mapping_version()
     columns: dict[str, list[Any]] = {name: [] for name in ACTIONS_SCHEMA.names}
     add = {name: columns[name].append for name in ACTIONS_SCHEMA.names}
@@ -156,13 +121,11 @@ def _stem(path: str) -> str:
     return Path(path).name.split("~", 1)[0].removesuffix(".parquet")
 
 
-def sync(lake: Any, processes: int | None = None, full: bool = False) -> SyncResult:
+def sync(lake: Lake, processes: int | None = None, full: bool = False) -> SyncResult:
     """Make ``event_actions`` mirror the events table's current files; ``full`` re-derives all.
 
     The caller holds the lake lock.
     """
-    from trailwise.pipeline.lake import local_path
-
     started = time.perf_counter()
     result = SyncResult(mapping_version=mapping_version())
     events = {_stem(path): path for path in lake.data_files()}

@@ -1,0 +1,89 @@
+"""The lake's Iceberg tables: their names, schemas and how they are created.
+
+``events`` holds one row per event (columns in :mod:`trailwise.pipeline.decode.schema`);
+``event_actions`` the IAM actions each event exercised, derived from it (:mod:`.actions`). Both
+are partitioned by the UTC day of ``event_time``. The object records, the run's state of what
+has been read, are Parquet files of :data:`OBJECTS_SCHEMA`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+NAMESPACE = "trailwise"
+EVENTS_TABLE = f"{NAMESPACE}.events"
+ACTIONS_TABLE = f"{NAMESPACE}.event_actions"
+
+S = pa.string()
+ACTIONS_SCHEMA = pa.schema(
+    [
+        ("event_id", S),
+        ("recipient_account_id", S),
+        ("event_time", pa.timestamp("us")),
+        ("principal_arn", S),
+        ("event_source", S),
+        ("event_name", S),
+        ("classification", S),  # iam_action | permissionless | not_iam | service_event | unknown
+        ("action", S),  # null unless classification is iam_action
+        ("resource_arn", S),
+        ("is_authorized", pa.bool_()),  # null when the event is no permission check of the caller
+        ("inferred_from", S),
+        ("error_code", S),
+        ("denied_action", S),
+        ("denied_resource", S),
+        ("denied_by", S),  # the policy type named by the error message
+        ("is_explicit_deny", pa.bool_()),
+        ("reason", S),
+        ("mapping_version", S),
+    ]
+)
+
+OBJECTS_SCHEMA = pa.schema(
+    [
+        ("uri", pa.string()),
+        ("fingerprint", pa.string()),
+        ("size", pa.int64()),
+        ("kind", pa.string()),
+        ("reason", pa.string()),
+        ("records_in", pa.int64()),
+        ("events_written", pa.int64()),
+        ("duplicates", pa.int64()),
+        ("records_quarantined", pa.int64()),
+        ("run_id", pa.string()),
+        ("ingested_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+TABLE_PROPERTIES = {
+    "write.parquet.compression-codec": "zstd",
+    "write.parquet.compression-level": "3",
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "20",
+    "commit.manifest-merge.enabled": "true",
+}
+
+
+def create_day_partitioned(catalog: Any, name: str, arrow_schema: pa.Schema) -> None:
+    """An Iceberg table of ``arrow_schema`` partitioned by day(event_time)."""
+    from pyiceberg.io.pyarrow import pyarrow_to_schema
+    from pyiceberg.partitioning import PartitionField, PartitionSpec
+    from pyiceberg.table.name_mapping import MappedField, NameMapping
+    from pyiceberg.transforms import DayTransform
+
+    # pyiceberg's pydantic models confuse mypy's view of these constructors.
+    mapping = NameMapping(
+        [
+            MappedField(field_id=i + 1, names=[f.name])  # type: ignore[call-arg]
+            for i, f in enumerate(arrow_schema)
+        ]
+    )
+    schema = pyarrow_to_schema(arrow_schema, name_mapping=mapping)
+    time_id = schema.find_field("event_time").field_id
+    spec = PartitionSpec(
+        PartitionField(
+            source_id=time_id, field_id=1000, transform=DayTransform(), name="event_date"
+        )
+    )
+    catalog.create_table(name, schema=schema, partition_spec=spec, properties=TABLE_PROPERTIES)

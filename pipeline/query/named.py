@@ -1,0 +1,135 @@
+"""Named queries and ad-hoc read-only SQL over the lake's views (:mod:`.views`).
+
+Named queries are the ``.sql`` files shipped in ``trailwise.queries``, with the header of
+:mod:`trailwise.pipeline.sqlfile`. Values are always bound parameters, never spliced into SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from importlib import resources
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from trailwise.pipeline.errors import QueryError
+from trailwise.pipeline.lake import Lake, as_lake
+from trailwise.pipeline.query.views import connect
+from trailwise.pipeline.sqlfile import NamedQuery, Param, parse_query
+
+
+def named_queries() -> dict[str, NamedQuery]:
+    """Every query shipped with trailwise, by name."""
+    out: dict[str, NamedQuery] = {}
+    for entry in sorted(resources.files("trailwise.queries").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".sql"):
+            query = parse_query(entry.read_text(encoding="utf-8"), entry.name)
+            out[query.name] = query
+    return out
+
+
+def _coerce(param: Param, value: Any) -> Any:
+    if value is None or param.type == "varchar":
+        return value
+    try:
+        if param.type == "integer":
+            return int(value)
+        if param.type == "boolean":
+            return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
+        if param.type == "date":
+            return value if isinstance(value, date) else date.fromisoformat(str(value))
+        return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise QueryError(f"parameter {param.name}: {value!r} is not a {param.type}") from exc
+
+
+def run_named(lake: Lake, name: str, params: dict[str, Any] | None = None) -> pa.Table:
+    """Run a named query with bound parameters; unknown or missing ones are a QueryError."""
+    queries = named_queries()
+    if name not in queries:
+        raise QueryError(f"no query named {name!r}", hint=f"known: {', '.join(sorted(queries))}")
+    query = queries[name]
+    given = dict(params or {})
+    declared = {p.name: p for p in query.params}
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        valid = ", ".join(sorted(declared)) or "none"
+        raise QueryError(
+            f"query {name} has no parameter {', '.join(unknown)}", hint=f"valid: {valid}"
+        )
+    missing = sorted(p.name for p in query.params if not p.optional and given.get(p.name) is None)
+    if missing:
+        raise QueryError(
+            f"query {name} needs parameter {', '.join(missing)}",
+            hint="pass --param KEY=VALUE (or --since/--until)",
+        )
+    # Optional parameters are bound as null; the query reads null as "no bound".
+    bound = {p.name: _coerce(p, given.get(p.name)) for p in query.params}
+    before = []
+    for dependency in query.uses:
+        used = queries[dependency]
+        before.append((dependency, used.sql, {p.name: bound.get(p.name) for p in used.params}))
+    own = {name: value for name, value in bound.items() if name in query.placeholders}
+    return _execute(lake, query.sql, own, before)
+
+
+def run_sql(lake: Lake, sql: str) -> pa.Table:
+    """Run one read-only statement (SELECT, WITH, DESCRIBE...) over the lake's views."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(f"SQL does not parse: {exc}") from exc
+    if len(statements) != 1:
+        raise QueryError(f"expected one SQL statement, got {len(statements)}")
+    kind = statements[0].type
+    if kind not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
+        raise QueryError(f"only read-only SELECT statements run here, not {kind.name}")
+    return _execute(lake, sql, {})
+
+
+def _execute(
+    lake: Lake,
+    sql: str,
+    params: dict[str, Any],
+    before: list[tuple[str, str, dict[str, Any]]] | None = None,
+) -> pa.Table:
+    """Run ``sql``; first register each (view, sql, params) of ``before`` as a view of its
+    result, so that one named query can build on another without repeating it."""
+    con = connect(lake)
+    try:
+        for view, view_sql, view_params in before or []:
+            result = con.sql(view_sql, params=view_params or None).to_arrow_table()
+            con.from_arrow(result).create_view(view)
+        return con.sql(sql, params=params or None).to_arrow_table()
+    except duckdb.CatalogException as exc:
+        first = str(exc).splitlines()[0]
+        if "iam_" in first:
+            raise QueryError(
+                f"query failed: {first}", hint="load an IAM snapshot first: trailwise iam load FILE"
+            ) from exc
+        raise QueryError(f"query failed: {first}") from exc
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise QueryError(f"query failed: {first}") from exc
+    finally:
+        con.close()
+
+
+def fetch(con: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """Rows of ``sql`` with bound ``$params``, as dicts; DuckDB errors become QueryError."""
+    try:
+        rows: list[dict[str, Any]] = (
+            con.sql(sql, params=params or None).to_arrow_table().to_pylist()
+        )
+    except duckdb.Error as exc:
+        raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from exc
+    return rows
+
+
+def run_query(lake: Lake | str, name: str, **params: Any) -> Any:
+    """Notebook API: a named query's result as a polars DataFrame."""
+    import polars as pl
+
+    target = as_lake(lake)
+    return pl.from_arrow(run_named(target, name, params))
