@@ -13,6 +13,8 @@ import typer
 from trailwise.pipeline import api
 from trailwise.pipeline.ingest import IngestProgress, IngestResult
 from trailwise.pipeline.policy import render as policy_render
+from trailwise.pipeline.policy.diff import render_text as diff_text
+from trailwise.pipeline.policy.trust import render_text as trust_text
 from trailwise.pipeline.timeutil import parse_when
 
 from . import common, render
@@ -411,9 +413,9 @@ def demo(
     for note in result.suggestion.notes:
         typer.echo(f"note: {note}")
     typer.echo(f"\n== trailwise policy diff {result.diff.principal_arn} --no-replacement")
-    typer.echo(result.diff.to_text(replacement=False))
+    typer.echo(diff_text(result.diff, replacement=False))
     typer.echo(f"\n== trailwise policy trust {result.trust.role_arn}")
-    typer.echo(result.trust.to_text())
+    typer.echo(trust_text(result.trust))
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ from rich.table import Table
 from trailwise.pipeline import api
 from trailwise.pipeline.errors import PolicyError
 from trailwise.pipeline.policy import Suggestion, render
+from trailwise.pipeline.policy.diff import render_text as diff_text
+from trailwise.pipeline.policy.trust import render_text as trust_text
 from trailwise.pipeline.timeutil import parse_when
 
 from .common import LakeOpt, echo_json, reporting
@@ -184,7 +186,7 @@ def diff_command(
         if fmt is ReportFormat.json:
             text = render_json(result.to_dict(replacement=replacement))
         else:
-            text = result.to_text(replacement=replacement)
+            text = diff_text(result, replacement=replacement)
         _emit(text, output)
 
 
@@ -211,7 +213,7 @@ def trust_command(
             role_arn, lake, since=parse_when(since), until=parse_when(until, end_of_day=True)
         )
         if fmt is TrustFormat.text:
-            text = result.to_text()
+            text = trust_text(result)
         elif fmt is TrustFormat.json:
             text = render_json(result.to_dict())
         elif result.document is None:

@@ -21,7 +21,8 @@ from trailwise.pipeline.errors import QueryError
 
 _HEADER = re.compile(r"^--\s*(name|description|param|columns|uses):\s*(.*)$")
 _PLACEHOLDER = re.compile(r"(?<![\w$])\$([A-Za-z_]\w*)")
-_PARAM_TYPES = {"timestamp", "date", "varchar", "integer", "boolean"}
+# varchar[]: a list of strings (file lists for read_parquet, ARN lists), library SQL only.
+_PARAM_TYPES = {"timestamp", "date", "varchar", "integer", "boolean", "varchar[]"}
 
 
 @dataclass(frozen=True)

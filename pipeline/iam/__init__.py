@@ -21,7 +21,7 @@ from trailwise.pipeline.iam.expand import (
     expand_principal,
     matching_actions,
 )
-from trailwise.pipeline.iam.snapshot import (
+from trailwise.pipeline.iam.model import (
     AccessKey,
     Attachment,
     Group,
@@ -30,10 +30,9 @@ from trailwise.pipeline.iam.snapshot import (
     ManagedPolicy,
     Principal,
     Snapshot,
-    load_authorization_details,
-    load_file,
-    to_tables,
 )
+from trailwise.pipeline.iam.snapshot import load_authorization_details, load_file
+from trailwise.pipeline.iam.tables import to_tables
 
 __all__ = [
     "AccessKey",

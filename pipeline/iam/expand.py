@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from trailwise.pipeline.errors import PolicyError
-from trailwise.pipeline.iam.snapshot import Principal, Snapshot, canonical_json
+from trailwise.pipeline.iam.model import Principal, Snapshot, canonical_json
 from trailwise.pipeline.mapping import catalogue_actions
 
 _WILDCARD = re.compile(r"[*?]")

@@ -23,12 +23,9 @@ import pyarrow.parquet as pq
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.iam import observable
 from trailwise.pipeline.iam.expand import expand_all
-from trailwise.pipeline.iam.snapshot import (
-    Snapshot,
-    load_authorization_details,
-    load_file,
-    to_tables,
-)
+from trailwise.pipeline.iam.model import Snapshot
+from trailwise.pipeline.iam.snapshot import load_authorization_details, load_file
+from trailwise.pipeline.iam.tables import to_tables
 from trailwise.pipeline.lake import Lake, write_atomic
 from trailwise.pipeline.mapping import action_info
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from trailwise.pipeline import sqlfile
 from trailwise.pipeline.decode.schema import EVENTS_SCHEMA
 from trailwise.pipeline.ingest.result import IngestResult
 from trailwise.pipeline.lake import Lake, duckdb_connect, local_path
@@ -22,53 +23,14 @@ COMMIT_ROW_GROUP = 32_768
 COMMIT_MEMORY = "384MB"
 
 
-# An event is (event_id, recipient_account_id) on the UTC day of its eventTime: the copies
-# CloudTrail delivers twice (organisation and account trails, re-sent files, overlapping
-# exports) share eventID and eventTime, so each day is deduplicated on its own, against the
-# day's files in the table and the slices of the day this run already wrote. Two different
-# events that merely share a placeholder eventID on different days are both kept.
-_SLICE_COUNTS = """
-select date_trunc('hour', event_time) as hour, count(*) as n
-from read_parquet($staged)
-group by 1
-order by 1
-"""
-_SLICE_NEW_ROWS = """
-with staged as (
-    select *, coalesce(recipient_account_id, '') as account_key
-    from read_parquet($staged, filename = true, file_row_number = true)
-    where event_time >= $start and event_time < $end
-),
-existing as (
-    select event_id, coalesce(recipient_account_id, '') as account_key
-    from read_parquet($existing, hive_partitioning = false)
-    where event_time >= $start and event_time < $end
-),
-first_copies as (
-    select event_id, account_key, min((filename, file_row_number)) as first_copy
-    from staged
-    group by all
-),
-new_events as (
-    select first_copies.first_copy
-    from first_copies
-    anti join existing
-        on existing.event_id = first_copies.event_id
-        and existing.account_key = first_copies.account_key
-),
-final as (
-    select staged.* exclude (account_key, filename, file_row_number)
-    from staged
-    semi join new_events on new_events.first_copy = (staged.filename, staged.file_row_number)
-)
-select * from final
-"""
+def _sql(name: str) -> str:
+    return sqlfile.text("trailwise.pipeline.ingest", name)
 
 
 def _slices(con: duckdb.DuckDBPyConnection, staged: list[str]) -> list[tuple[datetime, datetime]]:
     """Contiguous hour ranges of at most ~SLICE_ROWS staged rows (more only for one busy hour),
     never crossing a UTC day: each slice becomes data files of one partition."""
-    counts = con.execute(_SLICE_COUNTS, {"staged": staged}).fetchall()
+    counts = con.execute(_sql("staged_hours"), {"staged": staged}).fetchall()
     out: list[tuple[datetime, datetime]] = []
     start: datetime | None = None
     end: datetime | None = None
@@ -125,7 +87,7 @@ def commit(
             existing = existing_by_day.setdefault(start.date(), [])
             out = run_dir / f"slice-{number:05d}.parquet"
             con.sql(
-                _SLICE_NEW_ROWS,
+                _sql("new_events"),
                 params={
                     "staged": staged_by_day[str(start.date())],
                     "existing": existing or [empty],

@@ -33,6 +33,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trailwise.pipeline import sqlfile
 from trailwise.pipeline.decode.schema import EVENTS_SCHEMA
 from trailwise.pipeline.errors import LakeError, LakeLockedError
 from trailwise.pipeline.lake.io import duckdb_connect, local_path, write_atomic
@@ -47,6 +48,10 @@ from trailwise.pipeline.lake.tables import (
 
 FORMAT_VERSION = 1
 DEFAULT_LAKE = Path("trailwise-lake")
+
+
+def _sql(name: str) -> str:
+    return sqlfile.text("trailwise.pipeline.lake", name)
 
 
 def resolve_lake_dir(lake: str | Path | None) -> Path:
@@ -183,12 +188,7 @@ class Lake:
         con = duckdb_connect()
         try:
             con.register("listed", listed)
-            rows = con.execute(
-                "select distinct s.uri, s.fingerprint "
-                "from read_parquet($files) as s "
-                "join listed as l on l.uri = s.uri and l.fingerprint = s.fingerprint",
-                {"files": files},
-            ).fetchall()
+            rows = con.execute(_sql("known_objects"), {"files": files}).fetchall()
         finally:
             con.close()
         return {(str(u), str(f)) for u, f in rows}

@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trailwise.pipeline import sqlfile
 from trailwise.pipeline.decode.schema import EVENTS_SCHEMA
 from trailwise.pipeline.lake import actions
 from trailwise.pipeline.lake.io import duckdb_connect, local_path, new_run_id
@@ -21,6 +22,10 @@ from trailwise.pipeline.mapping import mapping_version
 COMPACT_GROUP_BYTES = 64 << 20  # compressed bytes rewritten at once; bounds memory (~8x in Arrow)
 # Compact holds the lake lock, so no writer can own an unreferenced file: it is garbage.
 ORPHAN_GRACE = timedelta(0)
+
+
+def _sql(name: str) -> str:
+    return sqlfile.text("trailwise.pipeline.lake", name)
 
 
 def status(lake: Lake) -> dict[str, Any]:
@@ -40,9 +45,7 @@ def status(lake: Lake) -> dict[str, Any]:
         con = duckdb_connect()
         try:
             row = con.execute(
-                "select min(event_time), max(event_time), count(distinct recipient_account_id), "
-                "count(distinct aws_region) from read_parquet($files, hive_partitioning = false)",
-                {"files": [local_path(f.file_path) for f in files]},
+                _sql("events_span"), {"files": [local_path(f.file_path) for f in files]}
             ).fetchone()
         finally:
             con.close()
@@ -62,9 +65,7 @@ def status(lake: Lake) -> dict[str, Any]:
         con = duckdb_connect()
         try:
             counts = con.execute(
-                "select count(*), count(*) filter (where mapping_version <> $version) "
-                "from read_parquet($files, hive_partitioning = false)",
-                {"files": action_files, "version": out["mapping_version"]},
+                _sql("action_rows"), {"files": action_files, "version": out["mapping_version"]}
             ).fetchone()
         finally:
             con.close()
@@ -123,8 +124,7 @@ def compact(lake: Lake, expire_older_than: timedelta = timedelta(days=7)) -> Com
                     for day, group in groups:
                         rows = (
                             con.sql(
-                                "select * from read_parquet($files, hive_partitioning = false) "
-                                "order by recipient_account_id, event_time, event_id",
+                                _sql("compact_day"),
                                 params={"files": [local_path(f.file_path) for f in group]},
                             )
                             .to_arrow_table()

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from trailwise.pipeline import sqlfile
 from trailwise.pipeline.errors import PolicyError, TrailwiseError, UsageError
 from trailwise.pipeline.iam.store import require_snapshot
 from trailwise.pipeline.lake import Lake, as_lake, write_atomic
@@ -48,14 +49,6 @@ INDEX_COLUMNS = (
 )
 # IAM user and role names: what IAM itself allows, so a name is always a safe file name.
 _IAM_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
-
-_PRINCIPALS_SQL = """
-select principal_arn, principal_type, name, path, account_id, is_aws_managed
-from iam_principals
-where principal_type in ('role', 'user')
-    and ($account_id is null or account_id = $account_id)
-order by account_id, principal_type, principal_arn
-"""
 
 
 @dataclass
@@ -115,7 +108,9 @@ def _principals(
     require_snapshot(lake)
     con = connect(lake)
     try:
-        rows = fetch(con, _PRINCIPALS_SQL, account_id=account_id)
+        rows = fetch(
+            con, sqlfile.text("trailwise.pipeline.policy", "bulk_principals"), account_id=account_id
+        )
     finally:
         con.close()
     return [

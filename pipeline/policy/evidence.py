@@ -12,141 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from trailwise.pipeline import sqlfile
 from trailwise.pipeline.errors import PolicyError
 from trailwise.pipeline.lake import Lake
 from trailwise.pipeline.mapping import mapping_version
 from trailwise.pipeline.query import connect
 from trailwise.pipeline.timeutil import naive_utc
 
-_USES_SQL = """
-with actions as (
-    select
-        event_id,
-        recipient_account_id,
-        event_time,
-        event_source,
-        event_name,
-        action,
-        resource_arn,
-        coalesce(is_authorized, false) as is_authorized,
-        inferred_from,
-        denied_action,
-        denied_resource,
-        denied_by,
-        coalesce(is_explicit_deny, false) as is_explicit_deny
-    from event_actions
-    where principal_arn = $principal_arn
-        and classification = 'iam_action'
-        and action is not null
-        and ($since is null or event_time >= $since)
-        and ($until is null or event_time < $until)
-),
 
-with_context as (
-    select
-        actions.*,
-        events.aws_region,
-        events.user_identity_invoked_by as invoked_by,
-        events.vpc_endpoint_id
-    from actions
-    left join events
-        on events.event_id = actions.event_id
-        and events.recipient_account_id = actions.recipient_account_id
-        and events.event_time = actions.event_time
-),
+def _sql(name: str) -> str:
+    return sqlfile.text("trailwise.pipeline.policy", name)
 
-per_action as (
-    select
-        action,
-        is_authorized,
-        count(distinct event_id) as action_events
-    from with_context
-    group by all
-),
-
-grouped as (
-    select
-        action,
-        resource_arn,
-        is_authorized,
-        denied_action,
-        denied_resource,
-        denied_by,
-        is_explicit_deny,
-        count(distinct event_id) as events,
-        min(event_time) as first_seen_at,
-        max(event_time) as last_seen_at,
-        list_sort(
-            list(distinct event_source || ' ' || event_name || ' ' || inferred_from)
-                filter (where coalesce(inferred_from, 'event') <> 'event')
-        ) as inferred_from,
-        count(distinct event_id) filter (where coalesce(inferred_from, 'event') = 'event')
-            as own_events,
-        list_sort(list(distinct event_source || ' ' || event_name)) as calls,
-        list_sort(list(distinct aws_region) filter (where aws_region is not null)) as regions,
-        list_sort(
-            list(distinct invoked_by || ' ' || coalesce(aws_region, ''))
-                filter (where invoked_by is not null)
-        ) as invoked_by,
-        count(distinct event_id) filter (where invoked_by is null) as direct_events,
-        list_sort(list(distinct vpc_endpoint_id) filter (where vpc_endpoint_id is not null))
-            as vpc_endpoints,
-        count(distinct event_id) filter (where vpc_endpoint_id is null) as events_outside_vpce
-    from with_context
-    group by all
-),
-
-final as (
-    select
-        grouped.*,
-        per_action.action_events
-    from grouped
-    inner join per_action using (action, is_authorized)
-)
-
-select * from final
-order by action, resource_arn nulls first, is_authorized desc, denied_by nulls first
-"""
-
-_ACTIVITY_SQL = """
-select
-    count(*) as events,
-    count(*) filter (
-        where ($since is null or event_time >= $since) and ($until is null or event_time < $until)
-    ) as events_in_window,
-    min(event_time) as first_event_at,
-    max(event_time) as last_event_at
-from events
-where principal_arn = $principal_arn
-"""
-
-# Action rows derived by an older mapping than the installed one (the lake predates an upgrade).
-_STALE_SQL = """
-select count(*) as stale_rows
-from event_actions
-where principal_arn = $principal_arn
-    and mapping_version <> $mapping_version
-    and ($since is null or event_time >= $since)
-    and ($until is null or event_time < $until)
-"""
-
-_SESSION_SQL = """
-select distinct principal_arn
-from events
-where user_identity_arn = $arn and principal_arn is not null
-order by principal_arn
-"""
-
-_SIMILAR_SQL = """
-select distinct principal_arn
-from events
-where principal_arn is not null
-    and split_part(principal_arn, ':', 5) = $account
-    and split_part(principal_arn, '/', 1) = $kind
-    and regexp_extract(principal_arn, '[^/]+$') = $name
-order by principal_arn
-limit 5
-"""
 
 _IDENTITY = re.compile(r"^arn:[a-z-]+:iam::\d{12}:(role|user)/.+$")
 _SESSION = re.compile(r"^arn:[a-z-]+:sts::\d{12}:assumed-role/.+/.+$")
@@ -215,7 +91,7 @@ def read(
     con = connect(lake)
     try:
         if _SESSION.match(principal_arn):
-            rows = con.sql(_SESSION_SQL, params={"arn": principal_arn}).fetchall()
+            rows = con.sql(_sql("session_principals"), params={"arn": principal_arn}).fetchall()
             if len(rows) != 1:
                 raise PolicyError(
                     f"cannot tell which role the session {principal_arn} belongs to",
@@ -225,10 +101,12 @@ def read(
         check_principal_arn(principal_arn)
         window = {"since": naive_utc(since), "until": naive_utc(until)}
         params = {"principal_arn": principal_arn, **window}
-        activity_row = con.sql(_ACTIVITY_SQL, params=params).to_arrow_table().to_pylist()[0]
-        uses = con.sql(_USES_SQL, params=params).to_arrow_table().to_pylist()
+        activity_row = (
+            con.sql(_sql("principal_activity"), params=params).to_arrow_table().to_pylist()[0]
+        )
+        uses = con.sql(_sql("principal_uses"), params=params).to_arrow_table().to_pylist()
         stale = con.sql(
-            _STALE_SQL, params={**params, "mapping_version": mapping_version()}
+            _sql("stale_action_rows"), params={**params, "mapping_version": mapping_version()}
         ).fetchall()[0][0]
         similar: tuple[str, ...] = ()
         if not activity_row["events"]:
@@ -239,7 +117,9 @@ def read(
                 "kind": kind,
                 "name": rest.rsplit("/", 1)[-1],
             }
-            similar = tuple(str(r[0]) for r in con.sql(_SIMILAR_SQL, params=lookup).fetchall())
+            similar = tuple(
+                str(r[0]) for r in con.sql(_sql("similar_principals"), params=lookup).fetchall()
+            )
     finally:
         con.close()
     activity = Activity(**activity_row, similar=similar, stale_rows=stale)

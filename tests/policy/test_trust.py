@@ -13,7 +13,7 @@ from tests.given import REALDATA, SAMPLE_LOGS, an_event, given_delivery_file
 from trailwise.pipeline import api
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.policy.document import validate
-from trailwise.pipeline.policy.trust import suggest_trust
+from trailwise.pipeline.policy.trust import render_text, suggest_trust
 
 PROD, DEV, OPS = "111122223333", "444455556666", "999988887777"
 GITHUB = f"arn:aws:iam::{PROD}:oidc-provider/token.actions.githubusercontent.com"
@@ -299,7 +299,7 @@ def test_every_suggested_trust_policy_of_the_sample_validates(sample_lake):
 
 def test_the_report_is_complete_as_text_and_as_json(sample_lake):
     suggestion = suggest_trust(sample_lake, role(DEV, "dev-sandbox-role"))
-    text = suggestion.to_text()
+    text = render_text(suggestion)
     for part in (
         "Who assumed it (1 assumption)",
         "Findings:",

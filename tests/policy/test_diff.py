@@ -13,7 +13,7 @@ from tests.given import APP_ROLE, APP_ROLE_USED, an_event, given_delivery_file
 from trailwise.pipeline import api
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.iam.expand import matching_actions
-from trailwise.pipeline.policy.diff import diff
+from trailwise.pipeline.policy.diff import diff, render_text
 from trailwise.pipeline.policy.document import validate
 
 PROD, DEV = "111122223333", "444455556666"
@@ -275,7 +275,7 @@ def test_a_window_the_lake_does_not_cover_judges_nothing(sample_lake):
 
 def test_the_report_is_complete_as_text_and_as_json(sample_lake):
     result = diff(sample_lake, APP_ROLE)
-    text = result.to_text()
+    text = render_text(result)
     for part in (
         "Granted 40 actions: 7 used, 19 removable, 14 cannot be judged",
         "Remove (granted, observable, not used in the window):",
@@ -285,7 +285,7 @@ def test_the_report_is_complete_as_text_and_as_json(sample_lake):
         "Replacement policies (removals applied):",
     ):
         assert part in text
-    assert "Replacement policies" not in result.to_text(replacement=False)
+    assert "Replacement policies" not in render_text(result, replacement=False)
     data = json.loads(json.dumps(result.to_dict()))
     assert data["summary"] == {
         "granted": 40,

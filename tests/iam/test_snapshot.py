@@ -13,7 +13,7 @@ import pytest
 
 from tests.given import CLOUDSPLAINING_EXAMPLE, DEV_SNAPSHOT, PROD_SNAPSHOT
 from trailwise.pipeline.iam import SnapshotError, load_authorization_details, load_file, to_tables
-from trailwise.pipeline.iam.snapshot import SCHEMAS
+from trailwise.pipeline.iam.tables import SCHEMAS
 
 EXAMPLE = CLOUDSPLAINING_EXAMPLE
 PROD = PROD_SNAPSHOT

@@ -19,7 +19,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.given import REPO
+
+ROOT = REPO
 SAMPLE = ROOT / "sample_logs"
 
 # The grammar as AWS documents it, written here independently of the generator.
