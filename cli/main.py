@@ -141,8 +141,9 @@ def _print_ingest(r: IngestResult) -> None:
         f"{r.files_skipped} already in the lake, "
         f"{r.files_not_cloudtrail} not CloudTrail, {r.files_quarantined} quarantined"
         + (f", {r.files_filtered} outside the filters" if r.files_filtered else ""),
-        f"records: {r.records_in} in = {r.events_written} written + {r.duplicates} duplicates "
-        f"+ {r.records_quarantined} quarantined"
+        f"records: {r.records_in} in = {r.events_written} written"
+        + (f" + {r.aggregated_written} aggregated" if r.aggregated_written else "")
+        + f" + {r.duplicates} duplicates + {r.records_quarantined} quarantined"
         + (f" + {r.records_filtered} outside the filters" if r.records_filtered else ""),
         f"time: {r.seconds:.2f}s ({rate:,.0f} records/s)",
     ]
@@ -241,6 +242,8 @@ def _print_status(info: dict[str, Any]) -> None:
         f"events: {info['events']:,} in {info['data_files']} files "
         f"({info['data_bytes'] / 1e6:.1f} MB), {info['days']} days, {info['snapshots']} snapshots"
     )
+    if info["aggregated_events"]:
+        typer.echo(f"aggregated events (5-minute summaries): {info['aggregated_events']:,}")
     if info.get("first_event_at"):
         typer.echo(f"span: {info['first_event_at']} .. {info['last_event_at']}")
         typer.echo(f"accounts: {info['accounts']}, regions: {info['regions']}")

@@ -133,9 +133,11 @@ class Cli:
 
 
 def reconciles(summary: dict[str, Any]) -> bool:
-    """records_in = events_written + duplicates + records_quarantined (+ filtered, if asked)."""
+    """records_in = events_written + aggregated_written + duplicates + records_quarantined +
+    records_filtered."""
     return summary["records_in"] == (
         summary["events_written"]
+        + summary["aggregated_written"]
         + summary["duplicates"]
         + summary["records_quarantined"]
         + summary["records_filtered"]

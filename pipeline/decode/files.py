@@ -16,15 +16,28 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
 import orjson
 
-from trailwise.pipeline.decode.rows import Row, dumps, flatten
+from trailwise.pipeline.decode.aggregated import IDX_ACCOUNT as AGG_ACCOUNT
+from trailwise.pipeline.decode.aggregated import IDX_REGION as AGG_REGION
+from trailwise.pipeline.decode.aggregated import IDX_TIME as AGG_TIME
+from trailwise.pipeline.decode.aggregated import flatten_aggregated, is_aggregated
+from trailwise.pipeline.decode.rows import (
+    IDX_ACCOUNT,
+    IDX_EVENT_TIME,
+    IDX_REGION,
+    Row,
+    dumps,
+    flatten,
+)
 from trailwise.pipeline.sources import keys
 
-RowFilter = Callable[[Row], bool]
+# Whether to keep a record, from its time, receiving account and region.
+RowFilter = Callable[[datetime, Any, Any], bool]
 FileKind = Literal["events", "not_cloudtrail", "quarantined"]
 
 _EVENT_MARKERS = ("eventName", "eventSource", "eventID", "eventTime", "eventVersion")
@@ -49,6 +62,7 @@ class Decoded:
     kind: FileKind
     reason: str | None = None
     rows: list[Row] = field(default_factory=list)
+    aggregated: list[Row] = field(default_factory=list)  # rows of the aggregated_events table
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
     records_in: int = 0
     filtered: int = 0
@@ -224,16 +238,25 @@ def _rows_from(
     out = Decoded("events", records_in=len(candidates) + len(bad_lines), quarantined=bad_lines)
     rows = out.rows
     for index, record in enumerate(candidates):
+        row: str | Row
         if type(record) is not dict:
-            reason: str | Row = f"record is a {type(record).__name__}, not an object"
+            row = f"record is a {type(record).__name__}, not an object"
+        elif "eventID" not in record and is_aggregated(record):
+            row = flatten_aggregated(record, source_uri)
+            if not isinstance(row, str):
+                if keep is None or keep(row[AGG_TIME], row[AGG_ACCOUNT], row[AGG_REGION]):
+                    out.aggregated.append(row)
+                else:
+                    out.filtered += 1
+                continue
         elif "eventID" in record or _is_event_like(record):
-            reason = flatten(record, source_uri)
+            row = flatten(record, source_uri)
         else:
-            reason = "not a CloudTrail event (no eventName, eventSource, eventID or eventTime)"
-        if type(reason) is str:
-            out.quarantined.append(QuarantinedRecord(index, reason, dumps(record).decode()))
-        elif keep is None or keep(reason):  # type: ignore[arg-type]
-            rows.append(reason)  # type: ignore[arg-type]
+            row = "not a CloudTrail event (no eventName, eventSource, eventID or eventTime)"
+        if isinstance(row, str):
+            out.quarantined.append(QuarantinedRecord(index, row, dumps(record).decode()))
+        elif keep is None or keep(row[IDX_EVENT_TIME], row[IDX_ACCOUNT], row[IDX_REGION]):
+            rows.append(row)
         else:
             out.filtered += 1
     return out
@@ -259,6 +282,7 @@ def _decode_zip(data: bytes, name: str, source_uri: str, keep: RowFilter | None)
         if part.kind == "events":
             merged.kind, merged.reason = "events", None
             merged.rows.extend(part.rows)
+            merged.aggregated.extend(part.aggregated)
             merged.quarantined.extend(part.quarantined)
             merged.records_in += part.records_in
             merged.filtered += part.filtered

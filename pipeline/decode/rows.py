@@ -34,6 +34,7 @@ _PATHS = (
     *(f"userIdentity.sessionContext.sessionIssuer.{k}" for k in _ISSUER_KEYS),
     *(f"userIdentity.sessionContext.{spec[1]}" for spec in schema.SESSION),
     *(spec[1] for spec in schema.JSON_OBJECTS + schema.LINEAGE),
+    *(f"userIdentity.{spec[1]}" for spec in schema.DELEGATION),
 )
 _EMPTY: dict[str, Any] = {}
 _ASSUMED_ROLE = re.compile(
@@ -94,6 +95,8 @@ def principal_arn(ui: dict[str, Any], issuer: dict[str, Any]) -> str | None:
         return idp if isinstance(idp, str) else arn
     if ui_type in ("Root", "AWSAccount") and not arn:
         account = ui.get("accountId")
+        if account == schema.ANONYMOUS_ACCOUNT:
+            return schema.ANONYMOUS
         return f"arn:aws:iam::{account}:root" if isinstance(account, str) and account else None
     return arn
 
@@ -129,6 +132,8 @@ def flatten(event: dict[str, Any], source_uri: str) -> Row | str:
     ctx = _obj(ui.get("sessionContext"))
     issuer = _obj(ctx.get("sessionIssuer"))
     attrs = _obj(ctx.get("attributes"))
+    on_behalf = _obj(ui.get("onBehalfOf"))
+    in_scope = _obj(ui.get("inScopeOf"))
     raw_created = attrs.get("creationDate")
     created = parse_time(raw_created)
     if created is None and raw_created is not None:
@@ -149,6 +154,14 @@ def flatten(event: dict[str, Any], source_uri: str) -> Row | str:
         *[None if (v := get(k)) is None else dumps(v) for k in _JSON_KEYS],
         extra,
         source_uri,
+        on_behalf.get("userId"),
+        on_behalf.get("identityStoreArn"),
+        in_scope.get("sourceArn"),
+        in_scope.get("sourceAccount"),
+        in_scope.get("issuerType"),
+        in_scope.get("credentialsIssuedTo"),
+        _obj(ui.get("invokedByDelegate")).get("accountId"),
+        ctx.get("assumedRoot"),
     )
 
 

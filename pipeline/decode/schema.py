@@ -5,7 +5,13 @@ text so that nothing in an event is lost (``extra_fields`` holds any top-level f
 modelled, and any modelled value that could not be coerced to its column's type).
 
 Columns come in groups by where the decoder finds them; each entry is (column, CloudTrail field,
-type, description), and the table's column order is the groups' order.
+type, description), and the table's column order is the groups' order. Groups added after the
+first release come last (``DELEGATION``): Iceberg appends a new column to a table's schema, so
+new lakes and upgraded lakes keep one column order.
+
+``principal_arn`` is never invented: an anonymous caller (``userIdentity.accountId``
+``ANONYMOUS_PRINCIPAL``, how CloudTrail logs unauthenticated requests such as public-bucket
+reads) gets :data:`ANONYMOUS`, a sentinel that is no ARN.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ S = pa.string()
 B = pa.bool_()
 
 Spec = tuple[str, str, pa.DataType, str]
+
+ANONYMOUS_ACCOUNT = "ANONYMOUS_PRINCIPAL"
+ANONYMOUS = "anonymous"
 
 IDENTITY: tuple[Spec, ...] = (
     ("event_id", "eventID", S, "eventID: with recipient_account_id, the event's identity"),
@@ -73,7 +82,8 @@ SESSION: tuple[Spec, ...] = (
         "",
         S,
         "derived: the principal holding the permissions (role ARN for role sessions, user, root, "
-        "service name for AWS services, identity provider for federated sign-ins)",
+        "service name for AWS services, identity provider for federated sign-ins, 'anonymous' "
+        "for unauthenticated callers)",
     ),
 )
 JSON_OBJECTS: tuple[Spec, ...] = (
@@ -91,8 +101,67 @@ LINEAGE: tuple[Spec, ...] = (
     ("source_uri", "", S, "the file or object the event was read from"),
 )
 
+# eventVersion 1.11 and later: who stands behind a session, and for what it was issued.
+DELEGATION: tuple[Spec, ...] = (
+    (
+        "on_behalf_of_user_id",
+        "onBehalfOf.userId",
+        S,
+        "the Identity Center user behind the session (an identity store user id)",
+    ),
+    (
+        "on_behalf_of_identity_store_arn",
+        "onBehalfOf.identityStoreArn",
+        S,
+        "the identity store holding that user",
+    ),
+    (
+        "in_scope_of_source_arn",
+        "inScopeOf.sourceArn",
+        S,
+        "the resource a service obtained the credentials for",
+    ),
+    (
+        "in_scope_of_source_account",
+        "inScopeOf.sourceAccount",
+        S,
+        "the account owning that resource",
+    ),
+    (
+        "in_scope_of_issuer_type",
+        "inScopeOf.issuerType",
+        S,
+        "the kind of resource the credentials were issued to, e.g. AWS::EC2::Instance",
+    ),
+    (
+        "in_scope_of_credentials_issued_to",
+        "inScopeOf.credentialsIssuedTo",
+        S,
+        "the resource the credentials were issued to, e.g. an EC2 instance ARN",
+    ),
+    (
+        "invoked_by_delegate_account_id",
+        "invokedByDelegate.accountId",
+        S,
+        "the account of a product provider acting with temporary delegated access",
+    ),
+    (
+        "session_assumed_root",
+        "sessionContext.assumedRoot",
+        B,
+        "a centralised root session (sts:AssumeRoot)",
+    ),
+)
+
 SPECS: tuple[Spec, ...] = (
-    IDENTITY + TOP_LEVEL + USER_IDENTITY + SESSION_ISSUER + SESSION + JSON_OBJECTS + LINEAGE
+    IDENTITY
+    + TOP_LEVEL
+    + USER_IDENTITY
+    + SESSION_ISSUER
+    + SESSION
+    + JSON_OBJECTS
+    + LINEAGE
+    + DELEGATION
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(s[0] for s in SPECS)
 EVENTS_SCHEMA = pa.schema([pa.field(name, typ) for name, _, typ, _ in SPECS])

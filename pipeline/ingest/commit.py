@@ -14,9 +14,9 @@ import duckdb
 import pyarrow.parquet as pq
 
 from trailwise.pipeline import sqlfile
-from trailwise.pipeline.decode.schema import EVENTS_SCHEMA
-from trailwise.pipeline.ingest.result import IngestResult
+from trailwise.pipeline.ingest.workers import Staged
 from trailwise.pipeline.lake import Lake, duckdb_connect, local_path
+from trailwise.pipeline.lake.tables import TABLES
 
 SLICE_ROWS = 250_000
 COMMIT_ROW_GROUP = 32_768
@@ -48,11 +48,9 @@ def _slices(con: duckdb.DuckDBPyConnection, staged: list[str]) -> list[tuple[dat
     return out
 
 
-def commit(
-    lake: Lake, staged: list[tuple[str, str]], run_id: str, result: IngestResult
-) -> Counter[str]:
-    """Add the run's new events to the table in one Iceberg commit; return events kept per
-    source URI.
+def commit(lake: Lake, table_name: str, staged: list[Staged], run_id: str) -> Counter[str]:
+    """Add the run's new rows of one table (events, or aggregated events) in one Iceberg commit;
+    return the rows kept per source URI.
 
     DuckDB deduplicates each slice and writes it straight to Parquet in the table's data folder
     (streaming, within its memory limit); Iceberg then adds those files in a single commit. Files
@@ -60,7 +58,8 @@ def commit(
     deletes them.
     """
     kept: Counter[str] = Counter()
-    table = lake.events_table()
+    table = lake.catalog().load_table(table_name)
+    name = table_name.rsplit(".", 1)[-1]
     run_dir = lake.staging_dir / run_id
     con = duckdb_connect(
         {
@@ -73,19 +72,19 @@ def commit(
     data_dir = Path(local_path(table.metadata.location)) / "data"
     written: list[str] = []
     try:
-        slices = _slices(con, [path for _, path in staged])
+        slices = _slices(con, [s.path for s in staged])
         days = lake.day_files(
             slices[0][0].date(), (slices[-1][1] - timedelta(microseconds=1)).date(), table
         )
         existing_by_day = {d.day: list(d.paths) for d in days}
-        empty = str(run_dir / "empty.parquet")
-        pq.write_table(EVENTS_SCHEMA.empty_table(), empty)
+        empty = str(run_dir / f"{name}-empty.parquet")
+        pq.write_table(TABLES[table_name].empty_table(), empty)
         staged_by_day: dict[str, list[str]] = {}
-        for day, path in staged:
-            staged_by_day.setdefault(day, []).append(path)
+        for s in staged:
+            staged_by_day.setdefault(s.day, []).append(s.path)
         for number, (start, end) in enumerate(slices):
             existing = existing_by_day.setdefault(start.date(), [])
-            out = run_dir / f"slice-{number:05d}.parquet"
+            out = run_dir / f"{name}-slice-{number:05d}.parquet"
             con.sql(
                 _sql("new_events"),
                 params={
@@ -103,7 +102,6 @@ def commit(
                 continue
             for uri, n in counts:
                 kept[uri] += n
-                result.events_written += n
             target = data_dir / f"event_date={start.date()}" / f"{run_id}-{number:05d}.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)
             out.replace(target)

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
-from trailwise.pipeline.decode import IDX_ACCOUNT, IDX_EVENT_TIME, IDX_REGION, Row
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.ingest.result import IngestResult
 from trailwise.pipeline.lake import Lake
@@ -57,15 +57,16 @@ class Window:
             return False
         return not (self.until and parsed.day > self.until.date() + timedelta(days=1))
 
-    def __call__(self, row: Row) -> bool:
-        t = row[IDX_EVENT_TIME]
-        if self.since and t < self.since:
+    def __call__(self, time: datetime, account: Any, region: Any) -> bool:
+        """Whether a record of ``time`` (naive UTC), received by ``account`` in ``region``, is
+        kept (a :data:`~trailwise.pipeline.decode.RowFilter`)."""
+        if self.since and time < self.since:
             return False
-        if self.until and t >= self.until:
+        if self.until and time >= self.until:
             return False
-        if self.accounts and row[IDX_ACCOUNT] not in self.accounts:
+        if self.accounts and account not in self.accounts:
             return False
-        return not (self.regions and row[IDX_REGION] not in self.regions)
+        return not (self.regions and region not in self.regions)
 
 
 def open_sources(

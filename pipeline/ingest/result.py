@@ -32,6 +32,7 @@ class FileOutcome:
     reason: str | None = None
     records_in: int = 0
     decoded: int = 0
+    aggregated: int = 0  # aggregated records among the records
     records_quarantined: int = 0
     records_filtered: int = 0
     # Zip members are sources of their own (``uri!member``); their kept rows count for the file.
@@ -53,6 +54,7 @@ class IngestResult:
     files_filtered: int = 0
     records_in: int = 0
     events_written: int = 0
+    aggregated_written: int = 0
     duplicates: int = 0
     records_quarantined: int = 0
     records_filtered: int = 0

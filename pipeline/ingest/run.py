@@ -5,7 +5,19 @@ The run's shape::
     list objects -> drop those already recorded -> decode chunks in worker processes, each
     writing staging Parquet per UTC day -> per day (or hour range of a busy day), DuckDB drops
     events seen earlier in the run or already in the table and writes the rest as a data file
-    -> one Iceberg commit adding those files -> object records -> run log.
+    -> one Iceberg commit adding those files (then one for the aggregated records) -> object
+    records -> event_actions -> run log.
+
+What a SIGKILL leaves after each step that writes, and why the next run repairs it:
+
+- staging files and unreferenced data files: garbage; the next run sweeps the staging folder
+  and ``compact`` deletes data files no snapshot references;
+- the events commit: the objects are not recorded yet, so the next run reads them again and
+  finds every event present (duplicates); the aggregated commit is made then;
+- the aggregated commit: the same, for both tables;
+- the object records: written whole (temp file + rename) or not at all;
+- event_actions: the next run's sync maps the events files that have no actions file yet;
+- the run log: one line per write, fsync'd; a torn last line is ignored.
 """
 
 from __future__ import annotations
@@ -21,8 +33,8 @@ from typing import Any
 from trailwise.pipeline.ingest.commit import commit
 from trailwise.pipeline.ingest.plan import Window, plan
 from trailwise.pipeline.ingest.result import FileOutcome, IngestProgress, IngestResult, Progress
-from trailwise.pipeline.ingest.workers import decode_all, not_cloudtrail_by_name
-from trailwise.pipeline.lake import Lake, actions, new_run_id
+from trailwise.pipeline.ingest.workers import Staged, decode_all, not_cloudtrail_by_name
+from trailwise.pipeline.lake import AGGREGATED_TABLE, EVENTS_TABLE, Lake, actions, new_run_id
 from trailwise.pipeline.sources import Source
 from trailwise.pipeline.timeutil import now_iso
 
@@ -70,7 +82,7 @@ def ingest(
                 time.perf_counter() - started - result.phase_seconds["list"], 3
             )
             _announce(progress, "commit", outcomes, started)
-            kept = commit(lake, staged, run_id, result) if staged else Counter()
+            kept = _commit_all(lake, staged, run_id, result)
             result.phase_seconds["commit"] = round(
                 time.perf_counter() - started - sum(result.phase_seconds.values()), 3
             )
@@ -113,6 +125,29 @@ def ingest(
     return result
 
 
+def _commit_all(
+    lake: Lake, staged: list[Staged], run_id: str, result: IngestResult
+) -> Counter[str]:
+    """Commit the new events, then the new aggregated records; return rows kept per source URI.
+
+    Each table gets its own commit. A run killed between the two has written no object records
+    yet, so the next run reads those objects again: their events are duplicates by then, and
+    their aggregated records are committed.
+    """
+    kept: Counter[str] = Counter()
+    for table_name in (EVENTS_TABLE, AGGREGATED_TABLE):
+        mine = [s for s in staged if s.table == table_name]
+        if not mine:
+            continue
+        rows = commit(lake, table_name, mine, run_id)
+        if table_name == EVENTS_TABLE:
+            result.events_written += rows.total()
+        else:
+            result.aggregated_written += rows.total()
+        kept.update(rows)
+    return kept
+
+
 def _announce(
     progress: Progress | None, phase: str, outcomes: list[FileOutcome], started: float
 ) -> None:
@@ -145,7 +180,7 @@ def _summarise(
         result.records_quarantined += o.records_quarantined
         result.records_filtered += o.records_filtered
         written = kept.get(o.uri, 0) + sum(kept.get(u, 0) for u in o.member_uris)
-        duplicates = o.decoded - written
+        duplicates = o.decoded + o.aggregated - written
         result.duplicates += duplicates
         if o.kind == "events":
             result.files_ingested += 1

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 import pyarrow as pa
@@ -22,10 +23,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from trailwise.pipeline.decode import Decoded, Row, decode_bytes, rows_to_table
+from trailwise.pipeline.decode.aggregated import aggregated_to_table
 from trailwise.pipeline.errors import SourceReadError
 from trailwise.pipeline.ingest.plan import Window
 from trailwise.pipeline.ingest.result import FileOutcome, IngestProgress, Progress
-from trailwise.pipeline.lake import write_atomic
+from trailwise.pipeline.lake import AGGREGATED_TABLE, EVENTS_TABLE, write_atomic
 from trailwise.pipeline.sources import Source, SourceObject, keys
 from trailwise.pipeline.timeutil import now_iso
 
@@ -48,10 +50,18 @@ class _Chunk:
     readers: int
 
 
+class Staged(NamedTuple):
+    """One staging file: rows of one table and one UTC day."""
+
+    table: str
+    day: str
+    path: str
+
+
 @dataclass
 class _ChunkResult:
     seq: int
-    staged: list[tuple[str, str]]  # (UTC day, staging file)
+    staged: list[Staged]
     outcomes: list[FileOutcome]
 
 
@@ -91,12 +101,12 @@ def decode_all(
     readers: int,
     progress: Progress | None,
     started: float,
-) -> tuple[list[FileOutcome], list[tuple[str, str]]]:
+) -> tuple[list[FileOutcome], list[Staged]]:
     inline = processes == 1 or sum(o.size for _, o in todo) < INLINE_BYTES
     per_process = readers if inline else max(1, -(-readers // processes))
     chunks = list(_chunks(todo, run_dir, quarantine_dir, window, per_process))
     outcomes: list[FileOutcome] = []
-    staged: list[tuple[str, str]] = []
+    staged: list[Staged] = []
     events = 0
 
     def take(res: _ChunkResult) -> None:
@@ -124,6 +134,7 @@ def decode_all(
 def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
     """Worker: decode each file of a chunk, quarantine what fails, stage the rows as Parquet."""
     rows: list[Row] = []
+    aggregated: list[Row] = []
     outcomes: list[FileOutcome] = []
     bad_records: list[bytes] = []
     keep = None if chunk.window.is_open else chunk.window
@@ -141,10 +152,12 @@ def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
         outcome.kind, outcome.reason = decoded.kind, decoded.reason
         outcome.records_in = decoded.records_in
         outcome.decoded = len(decoded.rows)
+        outcome.aggregated = len(decoded.aggregated)
         outcome.records_quarantined = len(decoded.quarantined)
         outcome.records_filtered = decoded.filtered
         outcome.member_uris = decoded.member_uris
         rows.extend(decoded.rows)
+        aggregated.extend(decoded.aggregated)
         if decoded.kind == "quarantined":
             _quarantine_file(Path(chunk.quarantine_dir), obj, data, decoded)
         for q in decoded.quarantined:
@@ -157,23 +170,29 @@ def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
     if bad_records:
         path = Path(chunk.quarantine_dir) / f"records-{chunk.seq:06d}.ndjson"
         write_atomic(path, b"\n".join(bad_records) + b"\n")
-    return _ChunkResult(chunk.seq, _stage(rows, Path(chunk.run_dir), chunk.seq), outcomes)
+    run_dir = Path(chunk.run_dir)
+    staged = _stage(EVENTS_TABLE, rows_to_table(rows) if rows else None, run_dir, chunk.seq)
+    if aggregated:
+        table = aggregated_to_table(aggregated)
+        staged += _stage(AGGREGATED_TABLE, table, run_dir, chunk.seq)
+    return _ChunkResult(chunk.seq, staged, outcomes)
 
 
-def _stage(rows: list[Row], run_dir: Path, seq: int) -> list[tuple[str, str]]:
-    """Write a chunk's rows as one staging file per UTC day, ``chunk-SEQ-DAY.parquet``, so that
-    the commit reads only the files of the day it is working on."""
-    if not rows:
+def _stage(table_name: str, table: pa.Table | None, run_dir: Path, seq: int) -> list[Staged]:
+    """Write a chunk's rows of one table as one staging file per UTC day of ``event_time``
+    (``TABLE-chunk-SEQ-DAY.parquet``), so that the commit reads only the files of the day it is
+    working on."""
+    if table is None or table.num_rows == 0:
         return []
-    table = rows_to_table(rows)
     days = pc.cast(table.column("event_time"), pa.date32())
-    paths = []
+    name = table_name.rsplit(".", 1)[-1]
+    staged = []
     for day in pc.unique(days).to_pylist():
         part = table if pc.count_distinct(days).as_py() == 1 else table.filter(pc.equal(days, day))
-        path = run_dir / f"chunk-{seq:06d}-{day}.parquet"
+        path = run_dir / f"{name}-chunk-{seq:06d}-{day}.parquet"
         pq.write_table(part, path, compression="lz4", row_group_size=STAGING_ROW_GROUP)
-        paths.append((str(day), str(path)))
-    return paths
+        staged.append(Staged(table_name, str(day), str(path)))
+    return staged
 
 
 def _read_chunk(chunk: _Chunk) -> Iterator[tuple[SourceObject, bytes | None, str | None]]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from trailwise.pipeline.lake.io import duckdb_connect, local_path, new_run_id, write_atomic
 from trailwise.pipeline.lake.lake import DEFAULT_LAKE, FORMAT_VERSION, DayFiles, Lake, as_lake
-from trailwise.pipeline.lake.tables import ACTIONS_TABLE, EVENTS_TABLE, NAMESPACE
+from trailwise.pipeline.lake.tables import ACTIONS_TABLE, AGGREGATED_TABLE, EVENTS_TABLE, NAMESPACE
 
 __all__ = [
     "ACTIONS_TABLE",
+    "AGGREGATED_TABLE",
     "DEFAULT_LAKE",
     "EVENTS_TABLE",
     "FORMAT_VERSION",

@@ -29,20 +29,22 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trailwise.pipeline import sqlfile
-from trailwise.pipeline.decode.schema import EVENTS_SCHEMA
 from trailwise.pipeline.errors import LakeError, LakeLockedError
 from trailwise.pipeline.lake.io import duckdb_connect, local_path, write_atomic
 from trailwise.pipeline.lake.tables import (
-    ACTIONS_SCHEMA,
     ACTIONS_TABLE,
+    AGGREGATED_TABLE,
     EVENTS_TABLE,
     NAMESPACE,
     OBJECTS_SCHEMA,
+    TABLES,
+    add_missing_columns,
     create_day_partitioned,
 )
 
@@ -144,9 +146,11 @@ class Lake:
             write_atomic(fmt, orjson.dumps({"format_version": FORMAT_VERSION}))
         catalog = self.catalog()
         catalog.create_namespace_if_not_exists(NAMESPACE)
-        for name, arrow_schema in ((EVENTS_TABLE, EVENTS_SCHEMA), (ACTIONS_TABLE, ACTIONS_SCHEMA)):
+        for name, arrow_schema in TABLES.items():
             if not catalog.table_exists(name):
                 create_day_partitioned(catalog, name, arrow_schema)
+            else:
+                add_missing_columns(catalog.load_table(name), arrow_schema)
         return self
 
     def events_table(self) -> Any:
@@ -154,6 +158,22 @@ class Lake:
 
     def actions_table(self) -> Any:
         return self.catalog().load_table(ACTIONS_TABLE)
+
+    def aggregated_table(self) -> Any:
+        return self.catalog().load_table(AGGREGATED_TABLE)
+
+    def has_table(self, table_name: str) -> bool:
+        """Whether the lake has ``table_name`` (a lake of an older trailwise may lack one until
+        its next ingest creates it)."""
+        return self.exists() and bool(self.catalog().table_exists(table_name))
+
+    def mixes_schemas(self, table_name: str) -> bool:
+        """Whether the table's schema gained columns, so that its older data files lack them:
+        readers then match columns by name (DuckDB's ``union_by_name``)."""
+        return (
+            self.has_table(table_name)
+            and len(self.catalog().load_table(table_name).metadata.schemas) > 1
+        )
 
     def day_files(self, first: date, last: date, table: Any = None) -> list[DayFiles]:
         """Data files of the current snapshot for each day in [first, last]."""
@@ -174,7 +194,7 @@ class Lake:
 
     def data_files(self, table_name: str = EVENTS_TABLE) -> list[str]:
         """Every data file of a table's current snapshot (local paths), sorted."""
-        if not self.exists() or not self.catalog().table_exists(table_name):
+        if not self.has_table(table_name):
             return []
         table = self.catalog().load_table(table_name)
         return sorted(local_path(t.file.file_path) for t in table.scan().plan_files())
@@ -272,3 +292,33 @@ class Lake:
                     shutil.rmtree(run_dir, ignore_errors=True)
         for tmp in self.objects_dir.glob(".*.tmp") if self.objects_dir.exists() else []:
             tmp.unlink(missing_ok=True)
+
+
+_DUCKDB_TYPES = {"string": "varchar", "bool": "boolean", "timestamp[us]": "timestamp"}
+
+
+def read_table(
+    con: duckdb.DuckDBPyConnection, lake: Lake, table_name: str, files: list[str] | None = None
+) -> duckdb.DuckDBPyRelation:
+    """A table's data files (default: all of its current snapshot) as exactly its columns, in
+    the schema's order.
+
+    No hive column comes from Iceberg's directory names; a column an older data file lacks (the
+    table gained it since) reads as null, and so does one that a lake older than it lacks.
+    """
+    schema = TABLES[table_name]
+    files = lake.data_files(table_name) if files is None else files
+    if not files:
+        return con.from_arrow(schema.empty_table())
+    relation = con.read_parquet(
+        files, hive_partitioning=False, union_by_name=lake.mixes_schemas(table_name)
+    )
+    present = set(relation.columns)
+    if present >= set(schema.names):
+        return relation.select(", ".join(schema.names))
+    return relation.select(
+        ", ".join(
+            name if name in present else f"cast(null as {_DUCKDB_TYPES[str(field.type)]}) as {name}"
+            for name, field in zip(schema.names, schema, strict=True)
+        )
+    )

@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trailwise.pipeline import sqlfile
-from trailwise.pipeline.decode.schema import EVENTS_SCHEMA
 from trailwise.pipeline.lake import actions
 from trailwise.pipeline.lake.io import duckdb_connect, local_path, new_run_id
-from trailwise.pipeline.lake.lake import Lake
+from trailwise.pipeline.lake.lake import Lake, read_table
+from trailwise.pipeline.lake.tables import AGGREGATED_TABLE, EVENTS_TABLE, TABLES
 from trailwise.pipeline.mapping import mapping_version
 
 COMPACT_GROUP_BYTES = 64 << 20  # compressed bytes rewritten at once; bounds memory (~8x in Arrow)
@@ -57,6 +57,11 @@ def status(lake: Lake) -> dict[str, Any]:
             "accounts": accounts,
             "regions": regions,
         }
+    out["aggregated_events"] = (
+        sum(t.file.record_count for t in lake.aggregated_table().scan().plan_files())
+        if lake.has_table(AGGREGATED_TABLE)
+        else 0
+    )
     action_files = [local_path(t.file.file_path) for t in lake.actions_table().scan().plan_files()]
     out["mapping_version"] = mapping_version()
     out["action_rows"] = 0
@@ -102,57 +107,67 @@ class CompactResult:
 def compact(lake: Lake, expire_older_than: timedelta = timedelta(days=7)) -> CompactResult:
     """Merge each day's small files (rows unchanged, sorted by account and time), in one commit;
     then expire snapshots older than ``expire_older_than`` and delete files no snapshot needs."""
-    from pyiceberg.io.pyarrow import _dataframe_to_data_files
-
     lake.require()
     started = time.perf_counter()
     result = CompactResult()
     with lake.lock():
-        table = lake.events_table()
-        by_day: dict[date, list[Any]] = defaultdict(list)
-        for task in table.scan().plan_files():
-            by_day[date(1970, 1, 1) + timedelta(days=task.file.partition[0])].append(task.file)
-        groups = []
-        for day, day_files in sorted(by_day.items()):
-            for group in _size_groups(sorted(day_files, key=lambda f: f.file_path)):
-                if len(group) > 1:
-                    groups.append((day, group))
-        if groups:
-            con = duckdb_connect()
-            try:
-                with table.transaction() as tx, tx.update_snapshot().overwrite() as overwrite:
-                    for day, group in groups:
-                        rows = (
-                            con.sql(
-                                _sql("compact_day"),
-                                params={"files": [local_path(f.file_path) for f in group]},
-                            )
-                            .to_arrow_table()
-                            .cast(EVENTS_SCHEMA)
-                        )
-                        for old in group:
-                            overwrite.delete_data_file(old)
-                        for new in _dataframe_to_data_files(
-                            tx.table_metadata, rows, table.io, write_uuid=overwrite.commit_uuid
-                        ):
-                            overwrite.append_data_file(new)
-                            result.files_after += 1
-                        result.files_before += len(group)
-                        result.rows += rows.num_rows
-                        if str(day) not in result.days:
-                            result.days.append(str(day))
-            finally:
-                con.close()
+        lake.create()  # an older lake's tables gain the columns compacted files will have
+        for table_name in (EVENTS_TABLE, AGGREGATED_TABLE):
+            _compact_table(lake, table_name, result)
         result.days_compacted = len(result.days)
         # Compacted days have new events files: their actions follow them.
         actions.sync(lake)
-        expired_events, deleted_events = _expire(lake, lake.events_table(), expire_older_than)
-        expired_actions, deleted_actions = _expire(lake, lake.actions_table(), expire_older_than)
-        result.snapshots_expired = expired_events + expired_actions
-        result.files_deleted = deleted_events + deleted_actions
+        for table_name in TABLES:
+            expired, deleted = _expire(
+                lake, lake.catalog().load_table(table_name), expire_older_than
+            )
+            result.snapshots_expired += expired
+            result.files_deleted += deleted
         result.state_files_merged = _merge_object_records(lake)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _compact_table(lake: Lake, table_name: str, result: CompactResult) -> None:
+    """Merge each day's small files of one table in one commit (rows unchanged, sorted by
+    account and time so that account filters prune row groups)."""
+    from pyiceberg.io.pyarrow import _dataframe_to_data_files
+
+    table = lake.catalog().load_table(table_name)
+    by_day: dict[date, list[Any]] = defaultdict(list)
+    for task in table.scan().plan_files():
+        by_day[date(1970, 1, 1) + timedelta(days=task.file.partition[0])].append(task.file)
+    groups = []
+    for day, day_files in sorted(by_day.items()):
+        for group in _size_groups(sorted(day_files, key=lambda f: f.file_path)):
+            if len(group) > 1:
+                groups.append((day, group))
+    if not groups:
+        return
+    con = duckdb_connect()
+    try:
+        with table.transaction() as tx, tx.update_snapshot().overwrite() as overwrite:
+            for day, group in groups:
+                files = [local_path(f.file_path) for f in group]
+                rows = (
+                    read_table(con, lake, table_name, files)
+                    .order("recipient_account_id, event_time, event_id")
+                    .to_arrow_table()
+                    .cast(TABLES[table_name])
+                )
+                for old in group:
+                    overwrite.delete_data_file(old)
+                for new in _dataframe_to_data_files(
+                    tx.table_metadata, rows, table.io, write_uuid=overwrite.commit_uuid
+                ):
+                    overwrite.append_data_file(new)
+                    result.files_after += 1
+                result.files_before += len(group)
+                result.rows += rows.num_rows
+                if str(day) not in result.days:
+                    result.days.append(str(day))
+    finally:
+        con.close()
 
 
 def _merge_object_records(lake: Lake) -> int:

@@ -1,8 +1,10 @@
 """The lake's Iceberg tables: their names, schemas and how they are created.
 
 ``events`` holds one row per event (columns in :mod:`trailwise.pipeline.decode.schema`);
-``event_actions`` the IAM actions each event exercised, derived from it (:mod:`.actions`). Both
-are partitioned by the UTC day of ``event_time``. The object records, the run's state of what
+``event_actions`` the IAM actions each event exercised, derived from it (:mod:`.actions`);
+``aggregated_events`` CloudTrail's 5-minute summaries of data events
+(:mod:`trailwise.pipeline.decode.aggregated`). All are partitioned by the UTC day of
+``event_time`` (an aggregated record's window start). The object records, the run's state of what
 has been read, are Parquet files of :data:`OBJECTS_SCHEMA`.
 """
 
@@ -12,9 +14,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from trailwise.pipeline.decode.aggregated import AGGREGATED_SCHEMA
+from trailwise.pipeline.decode.schema import EVENTS_SCHEMA
+
 NAMESPACE = "trailwise"
 EVENTS_TABLE = f"{NAMESPACE}.events"
 ACTIONS_TABLE = f"{NAMESPACE}.event_actions"
+AGGREGATED_TABLE = f"{NAMESPACE}.aggregated_events"
 
 S = pa.string()
 ACTIONS_SCHEMA = pa.schema(
@@ -87,3 +93,31 @@ def create_day_partitioned(catalog: Any, name: str, arrow_schema: pa.Schema) -> 
         )
     )
     catalog.create_table(name, schema=schema, partition_spec=spec, properties=TABLE_PROPERTIES)
+
+
+TABLES: dict[str, pa.Schema] = {
+    EVENTS_TABLE: EVENTS_SCHEMA,
+    ACTIONS_TABLE: ACTIONS_SCHEMA,
+    AGGREGATED_TABLE: AGGREGATED_SCHEMA,
+}
+
+
+def add_missing_columns(table: Any, arrow_schema: pa.Schema) -> None:
+    """Give a table of an older trailwise the columns it lacks (nullable, appended; its data
+    files keep theirs, and readers see nulls there). Nothing is committed when none is missing."""
+    have = set(table.schema().column_names)
+    missing = [field for field in arrow_schema if field.name not in have]
+    if not missing:
+        return
+    from pyiceberg.io.pyarrow import pyarrow_to_schema
+    from pyiceberg.table.name_mapping import MappedField, NameMapping
+
+    # Temporary ids for the conversion; union_by_name assigns the table's next ones.
+    mapping = NameMapping(
+        [
+            MappedField(field_id=i + 1, names=[f.name])  # type: ignore[call-arg]
+            for i, f in enumerate(missing)
+        ]
+    )
+    with table.update_schema() as update:
+        update.union_by_name(pyarrow_to_schema(pa.schema(missing), name_mapping=mapping))

@@ -17,12 +17,17 @@ import duckdb
 import pyarrow as pa
 
 from trailwise.pipeline import sqlfile
-from trailwise.pipeline.decode.schema import EVENTS_SCHEMA
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.iam import observable, store
-from trailwise.pipeline.lake import ACTIONS_TABLE, EVENTS_TABLE, Lake, duckdb_connect
-from trailwise.pipeline.lake.tables import ACTIONS_SCHEMA
-from trailwise.pipeline.mapping import action_info, catalogue_actions
+from trailwise.pipeline.lake import (
+    ACTIONS_TABLE,
+    AGGREGATED_TABLE,
+    EVENTS_TABLE,
+    Lake,
+    duckdb_connect,
+)
+from trailwise.pipeline.lake.lake import read_table
+from trailwise.pipeline.mapping import action_info, catalogue_actions, map_event
 
 MEMORY_LIMIT_ENV = "TRAILWISE_MEMORY_LIMIT"
 
@@ -44,26 +49,47 @@ def _memory_config() -> dict[str, str]:
 def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with views over the lake's current snapshots:
 
-    ``events`` (one row per event), ``event_actions`` (the IAM actions each event exercised) and
-    ``iam_actions`` (the IAM action catalogue: action, service, access_level).
+    ``events`` (one row per event), ``event_actions`` (the IAM actions each event exercised),
+    ``aggregated_events`` (CloudTrail's 5-minute summaries of data events), ``aggregated_use``
+    (the calls USER_ACTIONS summaries name, with their IAM actions) and ``iam_actions`` (the IAM
+    action catalogue: action, service, access_level).
     """
     lake.require()
     con = duckdb_connect(_memory_config())
-    for view, table_name, schema in (
-        ("events", EVENTS_TABLE, EVENTS_SCHEMA),
-        ("event_actions", ACTIONS_TABLE, ACTIONS_SCHEMA),
+    for view, table_name in (
+        ("events", EVENTS_TABLE),
+        ("event_actions", ACTIONS_TABLE),
+        ("aggregated_events", AGGREGATED_TABLE),
     ):
-        files = lake.data_files(table_name)
-        # Exactly the table's columns: no hive column from Iceberg's directory names.
-        relation = (
-            con.read_parquet(files, hive_partitioning=False)
-            if files
-            else con.from_arrow(schema.empty_table())
-        )
-        relation.create_view(view)
+        read_table(con, lake, table_name).create_view(view)
     con.from_arrow(catalogue_table()).create_view("iam_actions")
+    _aggregated_use(con)
     _iam_views(con, lake)
     return con
+
+
+def _aggregated_use(con: duckdb.DuckDBPyConnection) -> None:
+    """``aggregated_use``: per USER_ACTIONS summary, principal and API, the calls and each IAM
+    action the mapping gives that API (summaries name no resources per principal)."""
+    calls = con.sql(sqlfile.text("trailwise.pipeline.query", "aggregated_calls"))
+    calls.create_view("_aggregated_calls")
+    pairs = con.sql("select distinct event_source, event_name from _aggregated_calls").fetchall()
+    rows = [
+        (source, name, use.action)
+        for source, name in pairs
+        for use in map_event(
+            {"event_source": source, "event_name": name, "event_type": "AwsApiCall"}
+        ).actions
+    ]
+    columns = ("event_source", "event_name", "action")
+    api_actions = pa.table(
+        {column: [row[i] for row in rows] for i, column in enumerate(columns)},
+        schema=pa.schema([(column, pa.string()) for column in columns]),
+    )
+    con.from_arrow(api_actions).create_view("_aggregated_api_actions")
+    con.sql(sqlfile.text("trailwise.pipeline.query", "aggregated_use")).create_view(
+        "aggregated_use"
+    )
 
 
 def _iam_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
