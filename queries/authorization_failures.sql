@@ -31,8 +31,13 @@ final as (
         count(*) as failures,
         min(event_time) as first_seen,
         max(event_time) as last_seen,
-        list(distinct source_ip order by source_ip) as source_ips,
-        list(distinct user_agent order by user_agent) as user_agents
+        coalesce(
+            list(distinct source_ip order by source_ip) filter (where source_ip is not null), []
+        ) as source_ips,
+        coalesce(
+            list(distinct user_agent order by user_agent) filter (where user_agent is not null),
+            []
+        ) as user_agents
     from failures
     group by principal_arn, action, resource, error_code, reason
 )

@@ -12,8 +12,10 @@
 --   outbound  it is an AssumeRole, received by the caller's own account, of a role in another
 --             account (the caller's side of the call; the role's account logs the inbound copy).
 -- Each such event is one call in exactly one row, so calls add up to the crossing events.
--- Federated sign-ins (SAML, web identity) carry no caller account, and AWS acting (an AWSService
--- identity, a service event) is no caller of another account: neither is counted.
+-- Federated sign-ins (SAML, web identity) carry no caller account, AWS acting (an AWSService
+-- identity, a service event) is no caller of another account, and an anonymous caller
+-- (accountId ANONYMOUS_PRINCIPAL) belongs to no account at all (see anonymous_access): none is
+-- counted.
 --
 -- caller_arn is the caller's user or role. When the receiving account only logs the caller's
 -- account (an AWSAccount identity), it is taken from the caller account's copy of the same call
@@ -53,6 +55,7 @@ calls as (
     where ($since is null or event_time >= $since)
         and ($until is null or event_time < $until)
         and user_identity_account_id is not null
+        and user_identity_account_id <> 'ANONYMOUS_PRINCIPAL'
         -- AWS acting is not a caller of another account (see identity_paths: aws_service).
         and user_identity_type is distinct from 'AWSService'
         and (user_identity_type is not null or user_identity_invoked_by is null)

@@ -1,5 +1,5 @@
 -- name: identity_paths
--- description: Per principal and path (human, deployer, workload, aws_service, other_account, unclassified): events, sessions, who created the sessions, session-name families, user agents, caller accounts and the reasons; the events add up to the window's events.
+-- description: Per principal and path (human, deployer, workload, aws_service, other_account, anonymous, unclassified): events, sessions, who created the sessions, session-name families, user agents, caller accounts and the reasons; the events add up to the window's events.
 -- param: since timestamp optional Start of the window (inclusive; default: the first event).
 -- param: until timestamp optional End of the window (exclusive; default: after the last event).
 -- param: account_id varchar optional Only events received by this account.
@@ -10,7 +10,9 @@
 -- principal, path) and the rows' events add up to the events of the window. The closed list:
 --
 --   human          a person: console sign-in or console session, SAML or Identity Center sign-in,
---                  an Identity Center (aws-reserved/sso.amazonaws.com) role, root, an MFA session,
+--                  an Identity Center user behind the session (userIdentity.onBehalfOf, the
+--                  person named in session_sources as identity_center:USER_ID), an Identity
+--                  Center (aws-reserved/sso.amazonaws.com) role, root, an MFA session,
 --                  a browser, an IAM user who signs in to the console, a session created by SAML
 --                  or named after an e-mail address
 --   deployer       CI/CD: a deploy tool's user agent (Terraform, CDK, CloudFormation, Pulumi, SAM,
@@ -28,12 +30,14 @@
 --   other_account  another account's credentials: the caller's account differs from the account
 --                  that received the event, or the role session was created by a principal of
 --                  another account
+--   anonymous      no credentials at all: an unauthenticated request (userIdentity.accountId
+--                  ANONYMOUS_PRINCIPAL, principal_arn 'anonymous'), such as a public-bucket read
 --   unclassified   none of the above; the reason says what was seen (a long-lived access key of
 --                  a user who never signs in to the console, an SDK's botocore-session-* or
 --                  aws-go-sdk-* session whose Assume* event is not in the lake, ...)
 --
--- Rules are tried in this order and the first that applies decides: AWS service; other account
--- (the caller, then the session's creator); deploy-tool user agent; human evidence on the event;
+-- Rules are tried in this order and the first that applies decides: AWS service; anonymous;
+-- other account (the caller, then the session's creator); deploy-tool user agent; human evidence on the event;
 -- the session's creator; session-name and user-agent patterns; unclassified.
 --
 -- A role session's creator is the AssumeRole, AssumeRoleWithSAML or AssumeRoleWithWebIdentity
@@ -47,7 +51,8 @@
 -- caller's.
 -- session_sources names the creators: service:NAME, oidc:SUBJECT, saml:NAME, principal:ARN (the
 -- caller's user or role) or account:ID (only the account is logged); for the federated sign-in
--- events themselves, the subject signing in.
+-- events themselves, the subject signing in; identity_center:USER_ID for the Identity Center user
+-- a session acts for (onBehalfOf).
 -- session_name_families groups role session names: i-* (EC2 instance id), awslambda_*,
 -- {32 hex} (ECS task id), *@domain (e-mail), digits and UUIDs replaced by * otherwise.
 -- user_agents keeps each user agent's first product token (Terraform's after its APN prefix).
@@ -78,6 +83,7 @@ signature_columns as (
         user_identity_user_name,
         user_identity_invoked_by,
         user_identity_identity_provider,
+        on_behalf_of_user_id,
         session_credential_from_console,
         session_mfa_authenticated,
         principal_arn,
@@ -216,6 +222,11 @@ direct as (
                 }
             when principal_arn like '%:role/aws-service-role/%'
                 then {'path': 'aws_service', 'reason': 'service-linked role'}
+            when user_identity_account_id = 'ANONYMOUS_PRINCIPAL'
+                then {
+                    'path': 'anonymous',
+                    'reason': 'unauthenticated request (ANONYMOUS_PRINCIPAL)'
+                }
             when user_identity_account_id <> recipient_account_id
                 then {
                     'path': 'other_account',
@@ -248,6 +259,11 @@ direct as (
                 then {'path': 'human', 'reason': 'SAML sign-in'}
             when user_identity_type = 'IdentityCenterUser'
                 then {'path': 'human', 'reason': 'Identity Center user sign-in'}
+            when on_behalf_of_user_id is not null
+                then {
+                    'path': 'human',
+                    'reason': 'session on behalf of Identity Center user ' || on_behalf_of_user_id
+                }
             when user_identity_type = 'Unknown' and is_sso_source
                 then {'path': 'human', 'reason': 'Identity Center portal user'}
             when user_identity_type = 'Root'
@@ -456,6 +472,7 @@ windowed as (
         user_identity_access_key_id,
         user_identity_user_name,
         user_identity_identity_provider,
+        on_behalf_of_user_id,
         principal_arn,
         user_agent,
         session_name,
@@ -528,6 +545,7 @@ classified as (
                 then 'saml:' || coalesce(user_identity_user_name, user_identity_identity_provider)
             when user_identity_type = 'WebIdentityUser'
                 then 'oidc:' || coalesce(user_identity_user_name, user_identity_identity_provider)
+            when on_behalf_of_user_id is not null then 'identity_center:' || on_behalf_of_user_id
             else creator.source
         end as session_source,
         case
@@ -553,7 +571,7 @@ final as (
             []
         ) as identity_types,
         decision.path as path,
-        sum(events) as events,
+        cast(sum(events) as bigint) as events,
         count(distinct user_identity_access_key_id) as sessions,
         coalesce(
             list(distinct session_source order by session_source)
@@ -568,7 +586,10 @@ final as (
         coalesce(
             list(distinct coalesce(creator.account_id, user_identity_account_id)
                 order by coalesce(creator.account_id, user_identity_account_id))
-                filter (where coalesce(creator.account_id, user_identity_account_id) is not null),
+                filter (
+                    where coalesce(creator.account_id, user_identity_account_id) is not null
+                        and decision.path <> 'anonymous'
+                ),
             []
         ) as source_accounts,
         coalesce(list(distinct client order by client) filter (where client is not null), [])

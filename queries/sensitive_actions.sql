@@ -1,9 +1,9 @@
 -- name: sensitive_actions
--- description: Successful calls that change who can do what or hide activity (IAM policies, principals, credentials and trust, role passing, resource policies and sharing, KMS key destruction, Organizations, logging and detection turned off), one row per event and sensitive action, with the category and why.
+-- description: Successful calls that change who can do what or hide activity (IAM policies, principals, credentials and trust, role passing, resource policies and sharing, KMS key destruction, Organizations, logging and detection turned off) and every call an unauthenticated caller made (public reads and, worse, public writes), one row per event and sensitive action, with the category and why.
 -- param: since timestamp optional Start of the window (inclusive; default: the first event).
 -- param: until timestamp optional End of the window (exclusive; default: after the last event).
 -- param: account_id varchar optional Only this account.
--- param: category varchar optional Only this category (iam_policy_change, iam_principal_created, iam_credentials, trust_policy_change, identity_provider_change, role_passing, resource_policy_change, resource_shared, kms_key_destruction, organizations_change, logging_disabled, logging_changed, detection_disabled); an unknown one is an error.
+-- param: category varchar optional Only this category (iam_policy_change, iam_principal_created, iam_credentials, trust_policy_change, identity_provider_change, role_passing, resource_policy_change, resource_shared, kms_key_destruction, organizations_change, logging_disabled, logging_changed, detection_disabled, anonymous_read, anonymous_write); an unknown one is an error.
 -- param: allow_principals varchar optional Known automation to leave out: comma-separated principal or caller ARNs, '*' matching any run of characters (arn:aws:iam::111122223333:role/deploy-*).
 -- columns: event_time, account_id, principal_arn, caller_arn, category, action, resource_arn, reason, detail, event_source, event_name, source_ip, user_agent, access_key_id, event_id
 
@@ -11,6 +11,10 @@
 -- name that needs an action to it (Lambda's versioned names, PutAdvancedEventSelectors ->
 -- cloudtrail:PutEventSelectors, ...) and adds the actions a call needs but never logs
 -- (iam:PassRole from a role parameter), so one row here covers them all.
+-- An anonymous caller (principal 'anonymous', userIdentity.accountId ANONYMOUS_PRINCIPAL) holds no
+-- credentials: whatever it did succeed at, a resource policy or ACL grants to everyone. Its
+-- reads are anonymous_read, anything else (Write, Permissions management, Tagging, or an action
+-- the catalogue does not know) anonymous_write.
 -- Only calls without an error: a denied call changed nothing (authorization_failures lists it),
 -- and an error after authorization (EntityTemporarilyUnmodifiable, a dry run, a missing entity)
 -- means the caller held the permission but the change did not happen (used_actions counts it).
@@ -131,10 +135,16 @@ chosen_category as materialized (
     -- a misspelt category must not read as "nothing sensitive happened"
     select
         case
-            when $category is null or list_contains(list(category), $category) then $category
+            when $category is null
+                or list_contains(list(category) || ['anonymous_read', 'anonymous_write'], $category)
+                then $category
             else error(
                 'unknown category ' || $category || ' (known: '
-                || string_agg(distinct category, ', ' order by category) || ')'
+                || array_to_string(
+                    list_sort(list_distinct(list(category) || ['anonymous_read', 'anonymous_write'])),
+                    ', '
+                )
+                || ')'
             )
         end as category
     from sensitive
@@ -163,6 +173,34 @@ authorized as (
         and ($account_id is null or recipient_account_id = $account_id)
 ),
 
+flagged as (
+    select
+        authorized.*,
+        sensitive.category,
+        sensitive.reason,
+        sensitive.detail_path,
+        sensitive.detail_like
+    from authorized
+    inner join sensitive on sensitive.action = authorized.action
+    union all
+    select
+        authorized.*,
+        case
+            when iam_actions.access_level in ('Read', 'List') then 'anonymous_read'
+            else 'anonymous_write'
+        end as category,
+        case
+            when iam_actions.access_level in ('Read', 'List')
+                then 'an unauthenticated caller read it: a resource policy or ACL makes it public'
+            else 'an unauthenticated caller changed it: a resource policy or ACL lets anyone write'
+        end as reason,
+        '$' as detail_path,
+        null as detail_like
+    from authorized
+    left join iam_actions on iam_actions.action = authorized.action
+    where authorized.principal_arn = 'anonymous'
+),
+
 calls as (
     select
         event_id,
@@ -176,11 +214,7 @@ calls as (
         request_parameters
     from events
     -- only the sensitive calls' rows: the wide columns are read for those alone
-    where event_id in (
-            select authorized.event_id
-            from authorized
-            inner join sensitive on sensitive.action = authorized.action
-        )
+    where event_id in (select flagged.event_id from flagged)
         and error_code is null
         and ($since is null or event_time >= $since)
         and ($until is null or event_time < $until)
@@ -189,31 +223,30 @@ calls as (
 
 matched as (
     select
-        authorized.event_time,
-        authorized.recipient_account_id as account_id,
-        authorized.principal_arn,
+        flagged.event_time,
+        flagged.recipient_account_id as account_id,
+        flagged.principal_arn,
         calls.user_identity_arn as caller_arn,
-        sensitive.category,
-        authorized.action,
-        authorized.resource_arn,
+        flagged.category,
+        flagged.action,
+        flagged.resource_arn,
         case
-            when authorized.inferred_from is null or authorized.inferred_from = 'event'
-                then sensitive.reason
-            else sensitive.reason || ' (' || authorized.inferred_from || ')'
+            when flagged.inferred_from is null or flagged.inferred_from = 'event'
+                then flagged.reason
+            else flagged.reason || ' (' || flagged.inferred_from || ')'
         end as reason,
-        json_extract_string(calls.request_parameters, sensitive.detail_path) as raw_detail,
-        sensitive.detail_like,
+        json_extract_string(calls.request_parameters, flagged.detail_path) as raw_detail,
+        flagged.detail_like,
         calls.event_source,
         calls.event_name,
         calls.source_ip_address as source_ip,
         calls.user_agent,
         calls.user_identity_access_key_id as access_key_id,
-        authorized.event_id
-    from authorized
-    inner join sensitive on sensitive.action = authorized.action
+        flagged.event_id
+    from flagged
     inner join calls
-        on calls.event_id = authorized.event_id
-        and calls.recipient_account_id is not distinct from authorized.recipient_account_id
+        on calls.event_id = flagged.event_id
+        and calls.recipient_account_id is not distinct from flagged.recipient_account_id
 ),
 
 final as (

@@ -54,12 +54,21 @@ coverage as (
     group by 1
 ),
 
+-- Data events of a service are logged for the account when the lake holds some, or holds the
+-- trail's aggregated summaries of them.
 data_services as (
     select distinct
         recipient_account_id as account_id,
         split_part(event_source, '.', 1) as service
     from window_events
     where event_category = 'Data'
+    union
+    select distinct
+        recipient_account_id as account_id,
+        split_part(event_source, '.', 1) as service
+    from aggregated_events
+    where event_time >= $since
+        and event_time < $until
 ),
 
 -- Sources a trail's management event selectors can leave out.
@@ -85,6 +94,29 @@ used as (
     group by 1, 2
 ),
 
+-- USER_ACTIONS summaries that name a granted principal (matched by account, kind and name: a
+-- summary may name the session, whose ARN carries no role path) and an API, and count no error:
+-- those calls were authorized (see aggregated_use for what a summary cannot tell).
+aggregated_used as (
+    select
+        grant_principals.principal_arn,
+        lower(aggregated_use.action) as action_key,
+        max(aggregated_use.window_start) as last_seen,
+        sum(aggregated_use.calls) as event_count
+    from aggregated_use
+    inner join (select distinct principal_arn from grants) as grant_principals
+        on split_part(grant_principals.principal_arn, ':', 5) = aggregated_use.principal_account
+        and split_part(split_part(grant_principals.principal_arn, ':', 6), '/', 1)
+            = aggregated_use.principal_kind
+        and lower(regexp_extract(grant_principals.principal_arn, '[^/]+$'))
+            = lower(aggregated_use.principal_name)
+    where aggregated_use.action is not null
+        and not aggregated_use.has_errors
+        and aggregated_use.window_start >= $since
+        and aggregated_use.window_start < $until
+    group by 1, 2
+),
+
 observable as (
     select
         lower(action) as action_key,
@@ -97,12 +129,16 @@ classified as (
         grants.*,
         principals.principal_type,
         principals.is_aws_managed,
-        used.last_seen,
-        coalesce(used.event_count, 0) as event_count,
+        greatest(used.last_seen, aggregated_used.last_seen) as last_seen,
+        cast(coalesce(used.event_count, 0) + coalesce(aggregated_used.event_count, 0) as bigint)
+            as event_count,
         -- The first rule that applies decides: status and the reason a person reads.
         case
             when used.action_key is not null
                 then {'status': 'used', 'reason': 'authorized calls in the window'}
+            when aggregated_used.action_key is not null
+                then {'status': 'used',
+                      'reason': 'calls counted by aggregated USER_ACTIONS summaries of the window'}
             when coverage.account_id is null
                 then {'status': 'outside_coverage',
                       'reason': 'the lake holds no events of this account in the window'}
@@ -132,6 +168,9 @@ classified as (
     left join used
         on used.principal_arn = grants.principal_arn
         and used.action_key = lower(grants.action)
+    left join aggregated_used
+        on aggregated_used.principal_arn = grants.principal_arn
+        and aggregated_used.action_key = lower(grants.action)
     left join coverage on coverage.account_id = grants.account_id
     left join observable on observable.action_key = lower(grants.action)
     left join data_services

@@ -82,6 +82,63 @@ def an_event(**overrides: Any) -> dict[str, Any]:
     return event
 
 
+# How CloudTrail logs an unauthenticated request (a public-bucket read, say).
+ANONYMOUS = {"type": "AWSAccount", "principalId": "", "accountId": "ANONYMOUS_PRINCIPAL"}
+
+
+def an_aggregated_event(
+    dimension: str = "userIdentity",
+    principal: str = "arn:aws:sts::111122223333:assumed-role/app-role/session",
+    calls: dict[str, int] | None = None,
+    errors: dict[str, int] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A 5-minute aggregated summary of S3 data events (shaped as the CloudTrail user guide
+    documents it): by default a USER_ACTIONS one of ``principal``'s ``calls`` per event name."""
+    n = next(_ids)
+    calls = calls if calls is not None else {"GetObject": 12}
+    primary_name = principal if dimension == "userIdentity" else next(iter(calls))
+    details: list[dict[str, Any]] = [
+        {
+            "dimension": "eventName",
+            "statistics": [{"name": name, "value": value} for name, value in calls.items()],
+            "aggregationType": "Count",
+        }
+    ]
+    if errors:
+        details.append(
+            {
+                "dimension": "errorCode",
+                "statistics": [{"name": name, "value": value} for name, value in errors.items()],
+                "aggregationType": "Count",
+            }
+        )
+    event: dict[str, Any] = {
+        "eventVersion": "1.0",
+        "accountId": "111122223333",
+        "eventId": str(uuid.UUID(int=1 << 64 | n)),
+        "eventCategory": "Aggregated",
+        "eventType": "AwsAggregatedEvent",
+        "awsRegion": "us-east-1",
+        "eventSource": "s3.amazonaws.com",
+        "timeWindow": {
+            "windowStart": "2026-11-02T10:00:00Z",
+            "windowEnd": "2026-11-02T10:05:00Z",
+            "windowSize": "PT5M",
+        },
+        "summary": {
+            "primaryDimension": {
+                "dimension": dimension,
+                "statistics": [{"name": primary_name, "value": sum(calls.values())}],
+                "aggregationType": "Count",
+            },
+            "details": details,
+        },
+    }
+    event.update(overrides)
+    return event
+
+
 def delivery_name(
     account: str = "111122223333",
     region: str = "us-east-1",

@@ -48,10 +48,10 @@ def parse_denial(error_code: str, message: str | None) -> Denial:
                 error_code=error_code,
                 action=groups.get("action"),
                 resource=_clean_resource(groups.get("resource")),
-                policy_type=policy_type,
+                policy_type=policy_type or errors.code_policy_types.get(error_code),
                 explicit_deny=explicit,
             )
-    return Denial(error_code, None, None, None, None)
+    return Denial(error_code, None, None, errors.code_policy_types.get(error_code), None)
 
 
 def authorization(error_code: str | None, message: str | None) -> Authorization:

@@ -335,6 +335,17 @@ _CONSOLE = EventMapping(
     "console sign-in event (eventType AwsConsoleSignIn): authenticated by the sign-in, "
     "not authorized by an IAM policy",
 )
+# A request that passed a VPC endpoint's policy: the service authorizes it afterwards and logs
+# the call as its own event, so this record proves no IAM permission. One the endpoint policy
+# refused (VpceAccessDenied) is a denied call like any other.
+_NETWORK_ACTIVITY = EventMapping(
+    "not_iam",
+    _EMPTY,
+    None,
+    None,
+    "network activity event: the request passed a VPC endpoint policy; the service's own event "
+    "of the call, not this one, shows whether IAM authorized it",
+)
 _SERVICE_EVENT = EventMapping(
     "service_event",
     _EMPTY,
@@ -376,6 +387,8 @@ def map_event(event: Mapping[str, Any]) -> EventMapping:
     if p.static is not None:
         return p.static
     authz = authorization(event.get("error_code"), event.get("error_message"))
+    if event.get("event_category") == "NetworkActivity" and authz.is_authorized is not False:
+        return _NETWORK_ACTIVITY
     if p.classification == "unknown":
         return _unknown(p, authz.is_authorized, authz.denial)
     ctx = Context(event)

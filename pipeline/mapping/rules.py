@@ -79,6 +79,7 @@ class ErrorRules:
     authorized_codes: frozenset[str]
     denied_message_marker: str
     policy_types: dict[str, str]
+    code_policy_types: dict[str, str]
     denial_patterns: tuple[re.Pattern[str], ...]
 
 
@@ -203,6 +204,7 @@ def rules() -> Rules:
             authorized_codes=frozenset(errors["authorized_codes"]),
             denied_message_marker=str(errors["denied_message_marker"]),
             policy_types={k.lower(): v for k, v in _entries(errors["policy_types"]).items()},
+            code_policy_types=dict(_entries(errors["code_policy_types"])),
             denial_patterns=tuple(re.compile(p["pattern"]) for p in errors["denial_patterns"]),
         ),
         apigateway_routes={

@@ -47,6 +47,7 @@ CASES: dict[str, tuple[str, dict[str, str]]] = {
     "long_lived_keys": ("long_lived_keys", WINDOW),
     "sensitive_actions": ("sensitive_actions", WINDOW),
     "unmapped_events": ("unmapped_events", WINDOW),
+    "anonymous_access": ("anonymous_access", WINDOW),
 }
 
 

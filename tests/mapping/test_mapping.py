@@ -481,6 +481,35 @@ REGRESSIONS: list[tuple[str, dict[str, Any], str, set[tuple[str, str | None, str
         "not_iam",
         set(),
     ),
+    (
+        "a network activity event that passed its VPC endpoint policy proves no IAM permission",
+        a_row(
+            "kms.amazonaws.com",
+            "ListKeys",
+            event_type="AwsVpceEvent",
+            event_category="NetworkActivity",
+        ),
+        "not_iam",
+        set(),
+    ),
+    (
+        "a directory bucket's zonal call is authorized by its CreateSession session",
+        a_row(
+            "s3express.amazonaws.com",
+            "PutObject",
+            {"bucketName": "logs--use1-az4--x-s3", "key": "2026/11/02/a.json"},
+            event_category="Data",
+        ),
+        "iam_action",
+        {
+            (
+                "s3express:CreateSession",
+                f"arn:aws:s3express:us-east-1:{ACCOUNT}:bucket/logs--use1-az4--x-s3",
+                "zonal endpoint call of a directory bucket, authorized by its CreateSession "
+                "session",
+            )
+        },
+    ),
 ]
 
 
@@ -497,6 +526,23 @@ def test_each_pinned_case_maps_as_pinned(
     if classification != "iam_action":
         assert mapping.reason
         assert mapping.is_authorized is None
+
+
+def test_a_call_refused_by_a_vpc_endpoint_policy_is_denied_by_that_policy() -> None:
+    mapping = map_event(
+        a_row(
+            "kms.amazonaws.com",
+            "ListKeys",
+            event_type="AwsVpceEvent",
+            event_category="NetworkActivity",
+            error_code="VpceAccessDenied",
+            error_message="The request was denied due to a VPC endpoint policy",
+        )
+    )
+    assert (mapping.classification, mapping.is_authorized) == ("iam_action", False)
+    assert actions(mapping) == {"kms:ListKeys"}
+    assert mapping.denial is not None
+    assert mapping.denial.policy_type == "VPC endpoint policy"
 
 
 def test_a_call_denied_by_an_scp_is_unauthorized_with_the_denial_parsed() -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import json
 
-from tests.given import APP_ROLE, APP_ROLE_USED, SAMPLE_LOGS, an_event, given_delivery_file
+from tests.given import (
+    APP_ROLE,
+    APP_ROLE_USED,
+    SAMPLE_LOGS,
+    an_aggregated_event,
+    an_event,
+    given_delivery_file,
+)
 from trailwise.pipeline import api
 
 PROD = SAMPLE_LOGS / "iam" / "authorization-details-111122223333.json"
@@ -189,3 +196,64 @@ def test_asking_about_permissions_without_a_snapshot_says_what_to_load(cli, tmp_
     )
     assert result.exit_code == 1
     assert "load an IAM snapshot first: trailwise iam load FILE" in result.stderr
+
+
+def builder_summary(**options):
+    return an_aggregated_event(
+        principal="arn:aws:sts::111122223333:assumed-role/builder/build-42", **options
+    )
+
+
+def given_builder_lake(tmp_path, lake_dir, records, actions):
+    given_delivery_file(
+        tmp_path / "logs",
+        [
+            builder_event(eventSource="s3.amazonaws.com", eventName="CreateBucket", readOnly=False),
+            *records,
+        ],
+    )
+    api.ingest([str(tmp_path / "logs")], lake_dir)
+    api.iam_load(given_snapshot(tmp_path, actions), lake_dir)
+    return statuses(lake_dir, ROLE)
+
+
+def test_a_user_actions_summary_without_errors_is_evidence_of_use(tmp_path, lake_dir):
+    status, rows = given_builder_lake(
+        tmp_path,
+        lake_dir,
+        [builder_summary(calls={"GetObject": 40, "ListObjectsV2": 2})],
+        ["s3:CreateBucket", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+    )
+    assert status == {
+        "s3:CreateBucket": "used",
+        "s3:GetObject": "used",
+        "s3:ListBucket": "used",  # ListObjectsV2 is authorized by s3:ListBucket
+        "s3:PutObject": "unused",  # S3 data events are logged: the summaries show it
+    }
+    get_object = next(r for r in rows if r["action"] == "s3:GetObject")
+    assert (
+        get_object["reason"] == "calls counted by aggregated USER_ACTIONS summaries of the window"
+    )
+    assert get_object["event_count"] == 40
+
+
+def test_a_summary_that_counts_errors_proves_no_call_was_authorized(tmp_path, lake_dir):
+    status, _ = given_builder_lake(
+        tmp_path,
+        lake_dir,
+        [builder_summary(calls={"GetObject": 40}, errors={"AccessDenied": 3})],
+        ["s3:CreateBucket", "s3:GetObject"],
+    )
+    assert status == {"s3:CreateBucket": "used", "s3:GetObject": "unused"}
+
+
+def test_an_api_activity_summary_makes_a_services_data_actions_observable(tmp_path, lake_dir):
+    status, _ = given_builder_lake(
+        tmp_path,
+        lake_dir,
+        [an_aggregated_event(dimension="eventName", calls={"PutObject": 1000})],
+        ["s3:CreateBucket", "s3:GetObject"],
+    )
+    # No principal is named, so nothing is used; but S3 data events are logged, so an
+    # untouched data action is unused rather than unknown.
+    assert status == {"s3:CreateBucket": "used", "s3:GetObject": "unused"}
