@@ -493,6 +493,18 @@ REGRESSIONS: list[tuple[str, dict[str, Any], str, set[tuple[str, str | None, str
         set(),
     ),
     (
+        "listing directory buckets needs the ListAllMyDirectoryBuckets action",
+        a_row("s3express.amazonaws.com", "ListDirectoryBuckets"),
+        "iam_action",
+        {("s3express:ListAllMyDirectoryBuckets", None, "event")},
+    ),
+    (
+        "an Identity Center portal federation is authorized by the portal session, not IAM",
+        a_row("sso.amazonaws.com", "Federate"),
+        "not_iam",
+        set(),
+    ),
+    (
         "a directory bucket's zonal call is authorized by its CreateSession session",
         a_row(
             "s3express.amazonaws.com",
