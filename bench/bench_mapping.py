@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from trailwise.pipeline.decode import decode_bytes, rows_to_table
+from trailwise.pipeline.decode import decode_bytes
 from trailwise.pipeline.mapping import map_event
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_logs"
@@ -20,7 +20,7 @@ def main() -> None:
     rows = []
     for path in sorted(SAMPLE.glob("**/CloudTrail/**/*.json.gz")):
         rows.extend(
-            rows_to_table(decode_bytes(path.read_bytes(), path.as_posix(), "x").rows).to_pylist()
+            decode_bytes(path.read_bytes(), path.as_posix(), "x").table().to_pylist()
         )
     for row in rows:
         map_event(row)

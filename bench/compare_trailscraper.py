@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from trailwise.pipeline.decode import decode_bytes, rows_to_table
+from trailwise.pipeline.decode import decode_bytes
 from trailwise.pipeline.mapping import catalogue_actions, map_event
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,8 +66,8 @@ def lake_rows() -> list[dict[str, Any]]:
     for root in SOURCES:
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             decoded = decode_bytes(path.read_bytes(), path.as_posix(), path.as_posix())
-            if decoded.kind == "events" and decoded.rows:
-                out.extend(rows_to_table(decoded.rows).to_pylist())
+            if decoded.kind == "events" and decoded.events:
+                out.extend(decoded.table().to_pylist())
     return out
 
 

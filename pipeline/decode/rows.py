@@ -80,24 +80,41 @@ def role_arn_of_session(arn: str) -> str | None:
 
 def principal_arn(ui: dict[str, Any], issuer: dict[str, Any]) -> str | None:
     """The principal that holds the permissions an event exercised."""
-    ui_type = ui.get("type")
-    arn = ui.get("arn") if isinstance(ui.get("arn"), str) else None
-    issuer_arn = issuer.get("arn") if isinstance(issuer.get("arn"), str) else None
+    return principal_of(
+        ui.get("type"),
+        _str(ui.get("arn")),
+        _str(issuer.get("arn")),
+        _str(ui.get("invokedBy")),
+        _str(ui.get("identityProvider")),
+        _str(ui.get("accountId")),
+    )
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def principal_of(
+    ui_type: Any,
+    arn: str | None,
+    issuer_arn: str | None,
+    invoked_by: str | None,
+    identity_provider: str | None,
+    account: str | None,
+) -> str | None:
+    """:func:`principal_arn` from the identity's fields (text fields not text are None)."""
     if ui_type == "AssumedRole":
         return issuer_arn or (role_arn_of_session(arn) if arn else None) or arn
     if ui_type == "FederatedUser":
         return issuer_arn or arn
     if ui_type == "AWSService":
-        invoked = ui.get("invokedBy")
-        return invoked if isinstance(invoked, str) else None
+        return invoked_by
     if ui_type in ("SAMLUser", "WebIdentityUser"):
-        idp = ui.get("identityProvider")
-        return idp if isinstance(idp, str) else arn
+        return identity_provider if identity_provider is not None else arn
     if ui_type in ("Root", "AWSAccount") and not arn:
-        account = ui.get("accountId")
         if account == schema.ANONYMOUS_ACCOUNT:
             return schema.ANONYMOUS
-        return f"arn:aws:iam::{account}:root" if isinstance(account, str) and account else None
+        return f"arn:aws:iam::{account}:root" if account else None
     return arn
 
 
@@ -188,7 +205,7 @@ def rows_to_table(rows: list[Row]) -> pa.Table:
             else:
                 arrays.append(pa.array(columns[index], type=typ))
             continue
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
             pass
         flags = _text_flags(columns[index]) if typ == pa.bool_() else None
         if flags is None:
@@ -203,13 +220,25 @@ def _text_flags(values: tuple[Any, ...]) -> pa.Array | None:
     sessionCredentialFromConsole) as booleans, in C; None when any value is something else."""
     try:
         text = pc.utf8_lower(pa.array(values, type=pa.string()))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
         return None
     known = pc.is_in(text, value_set=pa.array(["true", "false"]))
     if not pc.all(pc.or_kleene(known, pc.is_null(text))).as_py():
         return None
     result: pa.Array = pc.equal(text, "true")
     return result
+
+
+def _utf8(value: str | bytes) -> bool:
+    """Whether Arrow can store the text (a JSON escape can make a lone surrogate, which no
+    UTF-8 holds: such a value goes to extra_fields, where its JSON keeps the escape)."""
+    if isinstance(value, bytes) or value.isascii():
+        return True
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _coerce(
@@ -224,7 +253,7 @@ def _coerce(
             out.append(value)
         elif want_bool and isinstance(value, str) and value.lower() in ("true", "false"):
             out.append(value.lower() == "true")
-        elif not want_bool and isinstance(value, str | bytes):
+        elif not want_bool and isinstance(value, bytes | str) and _utf8(value):
             out.append(value)
         elif not want_bool and isinstance(value, bool | int | float):
             out.append(dumps(value))

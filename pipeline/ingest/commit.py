@@ -1,5 +1,12 @@
-"""The commit: each UTC day's staged rows deduplicated against each other and the table, written
-as data files, and added to the table in one Iceberg commit.
+"""The commit: the workers' data files, less what is already there, added in one Iceberg commit
+per table (events, then their actions; aggregated events).
+
+An event is (event_id, recipient_account_id) on the UTC day of its eventTime: the copies
+CloudTrail delivers twice (organisation and account trails, re-sent files, overlapping exports)
+share all three. Each day is deduplicated on its own, reading only the key columns: a row is a
+duplicate when an earlier data file of the run (in source order) or the table's files of that
+day hold its key. A data file without duplicates is committed as the worker wrote it; one with
+some is rewritten without them (its actions file too), and the original deleted.
 
 DuckDB works within COMMIT_MEMORY and spills to the run's staging folder beyond it.
 """
@@ -7,59 +14,38 @@ DuckDB works within COMMIT_MEMORY and spills to the run's staging folder beyond 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
 
 from trailwise.pipeline import sqlfile
 from trailwise.pipeline.ingest.workers import Staged
-from trailwise.pipeline.lake import Lake, duckdb_connect, local_path
+from trailwise.pipeline.lake import ACTIONS_TABLE, EVENTS_TABLE, Lake, duckdb_connect
 from trailwise.pipeline.lake.tables import TABLES
 
-SLICE_ROWS = 250_000
-COMMIT_ROW_GROUP = 32_768
 COMMIT_MEMORY = "384MB"
+REWRITE_ROW_GROUP = 32_768
 
 
 def _sql(name: str) -> str:
     return sqlfile.text("trailwise.pipeline.ingest", name)
 
 
-def _slices(con: duckdb.DuckDBPyConnection, staged: list[str]) -> list[tuple[datetime, datetime]]:
-    """Contiguous hour ranges of at most ~SLICE_ROWS staged rows (more only for one busy hour),
-    never crossing a UTC day: each slice becomes data files of one partition."""
-    counts = con.execute(_sql("staged_hours"), {"staged": staged}).fetchall()
-    out: list[tuple[datetime, datetime]] = []
-    start: datetime | None = None
-    end: datetime | None = None
-    total = 0
-    for hour, n in counts:
-        if start is not None and (total + n > SLICE_ROWS or hour.date() != start.date()):
-            out.append((start, end or hour))
-            start, total = None, 0
-        if start is None:
-            start = hour
-        total += n
-        end = hour + timedelta(hours=1)
-    if start is not None and end is not None:
-        out.append((start, end))
-    return out
-
-
 def commit(lake: Lake, table_name: str, staged: list[Staged], run_id: str) -> Counter[str]:
-    """Add the run's new rows of one table (events, or aggregated events) in one Iceberg commit;
-    return the rows kept per source URI.
+    """Add the run's new rows of one table in one Iceberg commit (for events, then the actions
+    files in a second); return the rows kept per source URI.
 
-    DuckDB deduplicates each slice and writes it straight to Parquet in the table's data folder
-    (streaming, within its memory limit); Iceberg then adds those files in a single commit. Files
-    written by a run that dies before the commit are referenced by nothing, and ``compact``
-    deletes them.
+    Args:
+        lake: the lake, its write lock held.
+        table_name: ``EVENTS_TABLE`` or ``AGGREGATED_TABLE``.
+        staged: the workers' data files of that table, in source order.
+        run_id: the run, named in the snapshot properties.
     """
     kept: Counter[str] = Counter()
     table = lake.catalog().load_table(table_name)
-    name = table_name.rsplit(".", 1)[-1]
     run_dir = lake.staging_dir / run_id
     con = duckdb_connect(
         {
@@ -69,51 +55,107 @@ def commit(lake: Lake, table_name: str, staged: list[Staged], run_id: str) -> Co
             "preserve_insertion_order": True,
         }
     )
-    data_dir = Path(local_path(table.metadata.location)) / "data"
-    written: list[str] = []
+    by_day: dict[str, list[Staged]] = {}
+    for s in staged:
+        by_day.setdefault(s.day, []).append(s)
+    days = sorted(by_day)
+    existing = {
+        d.day: list(d.paths)
+        for d in lake.day_files(date.fromisoformat(days[0]), date.fromisoformat(days[-1]), table)
+    }
+    empty = str(run_dir / f"{table_name.rsplit('.', 1)[-1]}-empty.parquet")
+    pq.write_table(TABLES[table_name].empty_table(), empty)
+    committed: list[Staged] = []
     try:
-        slices = _slices(con, [s.path for s in staged])
-        days = lake.day_files(
-            slices[0][0].date(), (slices[-1][1] - timedelta(microseconds=1)).date(), table
-        )
-        existing_by_day = {d.day: list(d.paths) for d in days}
-        empty = str(run_dir / f"{name}-empty.parquet")
-        pq.write_table(TABLES[table_name].empty_table(), empty)
-        staged_by_day: dict[str, list[str]] = {}
-        for s in staged:
-            staged_by_day.setdefault(s.day, []).append(s.path)
-        for number, (start, end) in enumerate(slices):
-            existing = existing_by_day.setdefault(start.date(), [])
-            out = run_dir / f"{name}-slice-{number:05d}.parquet"
-            con.sql(
-                _sql("new_events"),
-                params={
-                    "staged": staged_by_day[str(start.date())],
-                    "existing": existing or [empty],
+        for day in days:
+            files = sorted(by_day[day], key=lambda s: s.path)  # RUN-SEQ: source order
+            start = datetime.combine(date.fromisoformat(day), datetime.min.time())
+            con.execute(
+                _sql("duplicate_rows"),
+                {
+                    "staged": [s.path for s in files],
+                    "existing": existing.get(date.fromisoformat(day)) or [empty],
                     "start": start,
-                    "end": end,
+                    "end": start + timedelta(days=1),
                 },
-            ).write_parquet(str(out), compression="zstd", row_group_size=COMMIT_ROW_GROUP)
-            counts = con.sql(
-                "select source_uri, count(*) from read_parquet($out) group by 1",
-                params={"out": str(out)},
-            ).fetchall()
-            if not counts:
-                continue
-            for uri, n in counts:
+            )
+            for uri, n in con.sql(_sql("kept_rows")).fetchall():
                 kept[uri] += n
-            target = data_dir / f"event_date={start.date()}" / f"{run_id}-{number:05d}.parquet"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            out.replace(target)
-            written.append(f"file://{target}")  # pyiceberg does not unquote file URIs
-            existing.append(str(target))  # later slices of the same day dedup against it too
+            dropped = dict(con.sql(_sql("dropped_rows")).fetchall())
+            for s in files:
+                if s.path not in dropped:
+                    committed.append(s)
+                elif dropped[s.path] < s.rows:
+                    committed.append(_rewrite(con, lake, table, s))
+                else:
+                    _remove(s)
     finally:
         con.close()
-    if written:
-        with table.transaction() as tx:
-            tx.add_files(
-                written,
-                snapshot_properties={"trailwise.run-id": run_id},
-                check_duplicate_files=False,  # fresh names, unique by run id
-            )
+    if committed:
+        _add(lake, table_name, [s.data_file for s in committed], run_id)
+        if table_name == EVENTS_TABLE:
+            actions = [s.actions_data_file for s in committed if s.actions_data_file]
+            _add(lake, ACTIONS_TABLE, actions, run_id)
     return kept
+
+
+def _add(lake: Lake, table_name: str, data_files: list[Any], run_id: str) -> None:
+    """Append data files (fresh names, unique by run id) to a table in one commit."""
+    from pyiceberg.table import TableProperties
+
+    table = lake.catalog().load_table(table_name)
+    with table.transaction() as tx:
+        if tx.table_metadata.name_mapping() is None:
+            # What add_files does: readers map the files' columns by name.
+            mapping = tx.table_metadata.schema().name_mapping.model_dump_json()
+            tx.set_properties(**{TableProperties.DEFAULT_NAME_MAPPING: mapping})
+        with tx.update_snapshot(
+            snapshot_properties={"trailwise.run-id": run_id}
+        ).fast_append() as append:
+            for data_file in data_files:
+                append.append_data_file(data_file)
+
+
+def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, table: Any, s: Staged) -> Staged:
+    """The file without its duplicate rows (and its actions file without theirs), under new
+    names; the originals, referenced by nothing, are deleted."""
+    path = Path(s.path)
+    target = path.with_name(f"{path.stem}-d.parquet")
+    con.sql(_sql("staged_rows_kept"), params={"file": s.path}).write_parquet(
+        str(target), compression="zstd", row_group_size=REWRITE_ROW_GROUP
+    )
+    actions_target = None
+    if s.actions_path:
+        actions = Path(s.actions_path)
+        stem, _, token = actions.stem.partition("~")
+        actions_target = str(actions.with_name(f"{stem}-d~{token}.parquet"))
+        con.sql(
+            _sql("staged_actions_kept"),
+            params={"events_file": s.path, "actions_file": s.actions_path},
+        ).write_parquet(actions_target, compression="zstd", row_group_size=REWRITE_ROW_GROUP)
+    _remove(s)
+    rows = pq.ParquetFile(target).metadata.num_rows
+    return Staged(
+        s.table,
+        s.day,
+        str(target),
+        rows,
+        _entry(table, target),
+        actions_target,
+        _entry(lake.catalog().load_table(ACTIONS_TABLE), Path(actions_target))
+        if actions_target
+        else None,
+    )
+
+
+def _entry(table: Any, path: Path) -> Any:
+    """The Iceberg entry of a file the commit rewrote."""
+    from pyiceberg.io.pyarrow import parquet_file_to_data_file
+
+    return parquet_file_to_data_file(table.io, table.metadata, f"file://{path}")
+
+
+def _remove(s: Staged) -> None:
+    Path(s.path).unlink(missing_ok=True)
+    if s.actions_path:
+        Path(s.actions_path).unlink(missing_ok=True)

@@ -33,8 +33,20 @@ from typing import Any
 from trailwise.pipeline.ingest.commit import commit
 from trailwise.pipeline.ingest.plan import Window, plan
 from trailwise.pipeline.ingest.result import FileOutcome, IngestProgress, IngestResult, Progress
-from trailwise.pipeline.ingest.workers import Staged, decode_all, not_cloudtrail_by_name
-from trailwise.pipeline.lake import AGGREGATED_TABLE, EVENTS_TABLE, Lake, actions, new_run_id
+from trailwise.pipeline.ingest.workers import (
+    Staged,
+    Targets,
+    decode_all,
+    not_cloudtrail_by_name,
+)
+from trailwise.pipeline.lake import (
+    ACTIONS_TABLE,
+    AGGREGATED_TABLE,
+    EVENTS_TABLE,
+    Lake,
+    actions,
+    new_run_id,
+)
 from trailwise.pipeline.sources import Source
 from trailwise.pipeline.timeutil import now_iso
 
@@ -75,8 +87,19 @@ def ingest(
         try:
             todo = plan(sources, lake, window, result)
             result.phase_seconds["list"] = round(time.perf_counter() - started, 3)
+            tables = {
+                name: lake.catalog().load_table(name)
+                for name in (EVENTS_TABLE, ACTIONS_TABLE, AGGREGATED_TABLE)
+            }
+            targets = Targets(
+                run_id,
+                str(quarantine_dir),
+                {name: lake.data_dir(name) for name in tables},
+                {name: table.metadata for name, table in tables.items()},
+                tables[EVENTS_TABLE].io,
+            )
             outcomes, staged = decode_all(
-                todo, run_dir, quarantine_dir, window, processes, readers, progress, started
+                todo, targets, window, processes, readers, progress, started
             )
             result.phase_seconds["decode"] = round(
                 time.perf_counter() - started - result.phase_seconds["list"], 3

@@ -1,11 +1,19 @@
 """Decoding in worker processes: chunks of objects read (downloaded) a few at a time, decoded,
-quarantined where they fail, and staged as Parquet per UTC day.
+quarantined where they fail, mapped to IAM actions, and written per UTC day as the data files
+the commit will add: an events file and its actions file (and an aggregated-events file).
 
-Memory stays bounded: a worker holds one chunk of files at a time.
+A chunk's events are deduplicated among themselves first (the first copy of an event id,
+account and day stays), so a data file never holds one event twice; the commit then drops what
+another chunk or the table already holds. Files written here are referenced by nothing until the
+commit: a run that dies leaves them for ``compact`` to delete.
+
+Memory stays bounded: a worker holds one chunk of files at a time, each file's rows in Arrow as
+soon as it is decoded.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import multiprocessing
@@ -15,28 +23,41 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from trailwise.pipeline.decode import Decoded, Row, decode_bytes, rows_to_table
+from trailwise.pipeline.decode import Decoded, Row, decode_bytes
 from trailwise.pipeline.decode.aggregated import aggregated_to_table
 from trailwise.pipeline.errors import SourceReadError
 from trailwise.pipeline.ingest.plan import Window
 from trailwise.pipeline.ingest.result import FileOutcome, IngestProgress, Progress
-from trailwise.pipeline.lake import AGGREGATED_TABLE, EVENTS_TABLE, write_atomic
+from trailwise.pipeline.lake import ACTIONS_TABLE, AGGREGATED_TABLE, EVENTS_TABLE, write_atomic
+from trailwise.pipeline.lake.actions import map_table
 from trailwise.pipeline.sources import Source, SourceObject, keys
 from trailwise.pipeline.timeutil import now_iso
 
-# A decoded file holds ~20x its gzip size in Python objects until its chunk is staged: 16 files
-# (or 4 MB of gzip) keep a decoding process near 200 MB.
-CHUNK_FILES = 16
-CHUNK_BYTES = 4 << 20
-STAGING_ROW_GROUP = 16_384
+# A chunk becomes one data file per day: 96 files or 12 MB of gzip (~60K events, ~100 MB in
+# Arrow) keep the files few and a decoding process well under 400 MB.
+CHUNK_FILES = 96
+CHUNK_BYTES = 12 << 20
+ROW_GROUP = 32_768
 INLINE_BYTES = 8 << 20  # below this, decoding in-process beats starting processes
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where a run writes: each table's data folder and metadata (for the data files' Iceberg
+    entries, made where the file was written), and the run's own names."""
+
+    run_id: str
+    quarantine_dir: str
+    data_dirs: dict[str, str]  # table -> its data folder
+    metadata: dict[str, Any]  # table -> its Iceberg TableMetadata
+    io: Any  # the tables' FileIO
 
 
 @dataclass(frozen=True)
@@ -44,18 +65,22 @@ class _Chunk:
     seq: int
     source: Source
     objects: tuple[SourceObject, ...]
-    run_dir: str
-    quarantine_dir: str
+    targets: Targets
     window: Window
     readers: int
 
 
 class Staged(NamedTuple):
-    """One staging file: rows of one table and one UTC day."""
+    """One data file written for the commit: rows of one table and one UTC day (for events, with
+    the actions file that mirrors it), with the Iceberg entries of both."""
 
     table: str
     day: str
     path: str
+    rows: int
+    data_file: Any
+    actions_path: str | None = None
+    actions_data_file: Any = None
 
 
 @dataclass
@@ -66,11 +91,7 @@ class _ChunkResult:
 
 
 def _chunks(
-    todo: list[tuple[Source, SourceObject]],
-    run_dir: Path,
-    quarantine_dir: Path,
-    window: Window,
-    readers: int,
+    todo: list[tuple[Source, SourceObject]], targets: Targets, window: Window, readers: int
 ) -> Iterator[_Chunk]:
     """Consecutive objects of one source, at most CHUNK_FILES files or CHUNK_BYTES bytes each."""
     seq = 0
@@ -79,23 +100,18 @@ def _chunks(
         size = 0
         for _, obj in group:
             if batch and (len(batch) >= CHUNK_FILES or size + obj.size > CHUNK_BYTES):
-                yield _Chunk(
-                    seq, source, tuple(batch), str(run_dir), str(quarantine_dir), window, readers
-                )
+                yield _Chunk(seq, source, tuple(batch), targets, window, readers)
                 seq, batch, size = seq + 1, [], 0
             batch.append(obj)
             size += obj.size
         if batch:
-            yield _Chunk(
-                seq, source, tuple(batch), str(run_dir), str(quarantine_dir), window, readers
-            )
+            yield _Chunk(seq, source, tuple(batch), targets, window, readers)
             seq += 1
 
 
 def decode_all(
     todo: list[tuple[Source, SourceObject]],
-    run_dir: Path,
-    quarantine_dir: Path,
+    targets: Targets,
     window: Window,
     processes: int,
     readers: int,
@@ -104,7 +120,7 @@ def decode_all(
 ) -> tuple[list[FileOutcome], list[Staged]]:
     inline = processes == 1 or sum(o.size for _, o in todo) < INLINE_BYTES
     per_process = readers if inline else max(1, -(-readers // processes))
-    chunks = list(_chunks(todo, run_dir, quarantine_dir, window, per_process))
+    chunks = list(_chunks(todo, targets, window, per_process))
     outcomes: list[FileOutcome] = []
     staged: list[Staged] = []
     events = 0
@@ -132,11 +148,25 @@ def decode_all(
 
 
 def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
-    """Worker: decode each file of a chunk, quarantine what fails, stage the rows as Parquet."""
-    rows: list[Row] = []
+    """Worker: decode each file of a chunk, quarantine what fails, map the events, and write
+    the chunk's data files."""
+    # Decoding allocates millions of short-lived, acyclic objects: the cyclic collector would
+    # only rescan them (a third of the time on large chunks).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _decode_chunk_files(chunk)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _decode_chunk_files(chunk: _Chunk) -> _ChunkResult:
+    tables: list[pa.Table] = []
     aggregated: list[Row] = []
     outcomes: list[FileOutcome] = []
     bad_records: list[bytes] = []
+    quarantine_dir = Path(chunk.targets.quarantine_dir)
     keep = None if chunk.window.is_open else chunk.window
     for obj, data, error in _read_chunk(chunk):
         outcome = FileOutcome(obj.uri, obj.fingerprint, obj.size, "events")
@@ -151,15 +181,16 @@ def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
         decoded = decode_bytes(data, obj.name, obj.uri, keep)
         outcome.kind, outcome.reason = decoded.kind, decoded.reason
         outcome.records_in = decoded.records_in
-        outcome.decoded = len(decoded.rows)
+        outcome.decoded = decoded.events
         outcome.aggregated = len(decoded.aggregated)
         outcome.records_quarantined = len(decoded.quarantined)
         outcome.records_filtered = decoded.filtered
         outcome.member_uris = decoded.member_uris
-        rows.extend(decoded.rows)
+        if decoded.events:
+            tables.append(decoded.table())
         aggregated.extend(decoded.aggregated)
         if decoded.kind == "quarantined":
-            _quarantine_file(Path(chunk.quarantine_dir), obj, data, decoded)
+            _quarantine_file(quarantine_dir, obj, data, decoded)
         for q in decoded.quarantined:
             outcome.record_reasons[_reason_class(q.reason)] += 1
             bad_records.append(
@@ -168,31 +199,82 @@ def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
                 )
             )
     if bad_records:
-        path = Path(chunk.quarantine_dir) / f"records-{chunk.seq:06d}.ndjson"
+        path = quarantine_dir / f"records-{chunk.seq:06d}.ndjson"
         write_atomic(path, b"\n".join(bad_records) + b"\n")
-    run_dir = Path(chunk.run_dir)
-    staged = _stage(EVENTS_TABLE, rows_to_table(rows) if rows else None, run_dir, chunk.seq)
+    staged = []
+    if tables:
+        events = first_copies(pa.concat_tables(tables))
+        staged += _write(EVENTS_TABLE, events, chunk)
     if aggregated:
-        table = aggregated_to_table(aggregated)
-        staged += _stage(AGGREGATED_TABLE, table, run_dir, chunk.seq)
+        aggregates = first_copies(aggregated_to_table(aggregated))
+        staged += _write(AGGREGATED_TABLE, aggregates, chunk)
     return _ChunkResult(chunk.seq, staged, outcomes)
 
 
-def _stage(table_name: str, table: pa.Table | None, run_dir: Path, seq: int) -> list[Staged]:
-    """Write a chunk's rows of one table as one staging file per UTC day of ``event_time``
-    (``TABLE-chunk-SEQ-DAY.parquet``), so that the commit reads only the files of the day it is
-    working on."""
-    if table is None or table.num_rows == 0:
-        return []
+def first_copies(table: pa.Table) -> pa.Table:
+    """The table without repeated events: the first row of each event id, receiving account and
+    UTC day stays (source order, as the copies CloudTrail delivers twice are identical)."""
+    keys = pa.table(
+        {
+            "id": table.column("event_id"),
+            "account": pc.coalesce(table.column("recipient_account_id"), ""),
+            "day": pc.cast(table.column("event_time"), pa.date32()),
+            "row": pa.array(range(table.num_rows), pa.int64()),
+        }
+    )
+    firsts = keys.group_by(["id", "account", "day"], use_threads=False).aggregate([("row", "min")])
+    if firsts.num_rows == table.num_rows:
+        return table
+    rows = firsts.column("row_min")
+    return table.take(pc.take(rows, pc.sort_indices(rows)))
+
+
+def _write(table_name: str, table: pa.Table, chunk: _Chunk) -> list[Staged]:
+    """One data file per UTC day of ``event_time`` (``RUN-SEQ.parquet`` in the day's partition
+    folder), and for events the actions file that mirrors it."""
+    targets = chunk.targets
     days = pc.cast(table.column("event_time"), pa.date32())
-    name = table_name.rsplit(".", 1)[-1]
+    name = f"{targets.run_id}-{chunk.seq:06d}"
     staged = []
-    for day in pc.unique(days).to_pylist():
+    for day in sorted(pc.unique(days).to_pylist()):
         part = table if pc.count_distinct(days).as_py() == 1 else table.filter(pc.equal(days, day))
-        path = run_dir / f"{name}-chunk-{seq:06d}-{day}.parquet"
-        pq.write_table(part, path, compression="lz4", row_group_size=STAGING_ROW_GROUP)
-        staged.append(Staged(table_name, str(day), str(path)))
+        path = Path(targets.data_dirs[table_name]) / f"event_date={day}" / f"{name}.parquet"
+        data_file = write_data_file(part, path, targets, table_name)
+        actions_path = actions_file = None
+        if table_name == EVENTS_TABLE:
+            actions_path = (
+                Path(targets.data_dirs[ACTIONS_TABLE])
+                / f"event_date={day}"
+                / f"{name}~{targets.run_id}.parquet"
+            )
+            actions_file = write_data_file(map_table(part), actions_path, targets, ACTIONS_TABLE)
+        staged.append(
+            Staged(
+                table_name,
+                str(day),
+                str(path),
+                part.num_rows,
+                data_file,
+                str(actions_path) if actions_path else None,
+                actions_file,
+            )
+        )
     return staged
+
+
+def write_data_file(table: pa.Table, path: Path, targets: Targets, table_name: str) -> Any:
+    """Write one data file and return its Iceberg entry (statistics from its footer, read back
+    while it is in the page cache).
+
+    zstd level 1 here: writing is on the ingest's critical path; ``compact`` rewrites at the
+    table's level 3.
+    """
+    from pyiceberg.io.pyarrow import parquet_file_to_data_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd", compression_level=1, row_group_size=ROW_GROUP)
+    # pyiceberg does not unquote file URIs, so the path goes in as it is.
+    return parquet_file_to_data_file(targets.io, targets.metadata[table_name], f"file://{path}")
 
 
 def _read_chunk(chunk: _Chunk) -> Iterator[tuple[SourceObject, bytes | None, str | None]]:

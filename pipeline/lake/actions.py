@@ -24,66 +24,94 @@ import pyarrow.parquet as pq
 from trailwise.pipeline.lake.io import local_path
 from trailwise.pipeline.lake.lake import Lake
 from trailwise.pipeline.lake.tables import ACTIONS_SCHEMA
-from trailwise.pipeline.mapping import map_event, mapping_version
+from trailwise.pipeline.mapping import MAPPING_INPUTS, map_event, mapping_version
 
-# What the mapper reads from each event row.
-INPUT_COLUMNS = [
+# What an action row copies from its event; the mapping itself reads MAPPING_INPUTS.
+_EVENT_COLUMNS = [
     "event_id",
     "recipient_account_id",
     "event_time",
     "principal_arn",
     "event_source",
     "event_name",
-    "event_type",
-    "event_category",
     "error_code",
-    "error_message",
-    "aws_region",
-    "user_identity_type",
-    "user_identity_arn",
-    "user_identity_account_id",
-    "user_identity_invoked_by",
-    "session_issuer_arn",
-    "read_only",
-    "management_event",
-    "request_parameters",
-    "response_elements",
-    "resources",
-    "additional_event_data",
 ]
+INPUT_COLUMNS = list(dict.fromkeys(_EVENT_COLUMNS + list(MAPPING_INPUTS)))
 INLINE_FILES = 4  # fewer files than this are mapped in-process
 MAP_BATCH_ROWS = 16_384
+# Mappings kept per process: trails repeat the same calls (pollers, agents, one role's routine),
+# and each distinct call is mapped once.
+_MEMO_LIMIT = 200_000
+_memo: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}
+
+
+def _mapped_rows(key: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
+    """The mapping-derived values of each action row of one distinct call (ACTIONS_SCHEMA's
+    classification .. reason)."""
+    mapped = map_event(dict(zip(MAPPING_INPUTS, key, strict=True)))
+    denial = mapped.denial
+    return tuple(
+        (
+            mapped.classification,
+            use.action if use else None,
+            use.resource_arn if use else None,
+            mapped.is_authorized,
+            use.inferred_from if use else None,
+            denial.action if denial else None,
+            denial.resource if denial else None,
+            denial.policy_type if denial else None,
+            denial.explicit_deny if denial else None,
+            mapped.reason,
+        )
+        for use in (mapped.actions or (None,))
+    )
+
+
+_MAPPED_COLUMNS = (
+    "classification",
+    "action",
+    "resource_arn",
+    "is_authorized",
+    "inferred_from",
+    "denied_action",
+    "denied_resource",
+    "denied_by",
+    "is_explicit_deny",
+    "reason",
+)
 
 
 def map_table(events: pa.Table) -> pa.Table:
-    """The action rows of a table of events (one row per action, one for an event without)."""
-    version = mapping_version()
-    columns: dict[str, list[Any]] = {name: [] for name in ACTIONS_SCHEMA.names}
-    add = {name: columns[name].append for name in ACTIONS_SCHEMA.names}
-    for row in events.to_pylist():
-        mapped = map_event(row)
-        denial = mapped.denial
-        uses = mapped.actions or (None,)
-        for use in uses:
-            add["event_id"](row["event_id"])
-            add["recipient_account_id"](row["recipient_account_id"])
-            add["event_time"](row["event_time"])
-            add["principal_arn"](row["principal_arn"])
-            add["event_source"](row["event_source"])
-            add["event_name"](row["event_name"])
-            add["classification"](mapped.classification)
-            add["action"](use.action if use else None)
-            add["resource_arn"](use.resource_arn if use else None)
-            add["is_authorized"](mapped.is_authorized)
-            add["inferred_from"](use.inferred_from if use else None)
-            add["error_code"](row["error_code"])
-            add["denied_action"](denial.action if denial else None)
-            add["denied_resource"](denial.resource if denial else None)
-            add["denied_by"](denial.policy_type if denial else None)
-            add["is_explicit_deny"](denial.explicit_deny if denial else None)
-            add["reason"](mapped.reason)
-            add["mapping_version"](version)
-    return pa.table(columns, schema=ACTIONS_SCHEMA)
+    """The action rows of a table of events (one row per action, one for an event without).
+
+    The mapping is a pure function of :data:`MAPPING_INPUTS`: each distinct combination is
+    mapped once and its rows repeated; the event's own columns are taken in Arrow.
+    """
+    if len(_memo) > _MEMO_LIMIT:
+        _memo.clear()
+    indices: list[int] = []
+    rows: list[tuple[Any, ...]] = []
+    keys = zip(*(events.column(name).to_pylist() for name in MAPPING_INPUTS), strict=True)
+    for index, key in enumerate(keys):
+        mapped = _memo.get(key)
+        if mapped is None:
+            mapped = _memo[key] = _mapped_rows(key)
+        indices.extend([index] * len(mapped))
+        rows.extend(mapped)
+    taken = events.select(_EVENT_COLUMNS).take(pa.array(indices, pa.int64()))
+    derived = list(zip(*rows, strict=True)) if rows else [() for _ in _MAPPED_COLUMNS]
+    columns = dict(zip(_EVENT_COLUMNS, taken.columns, strict=True))
+    columns |= dict(zip(_MAPPED_COLUMNS, derived, strict=True))
+    columns["mapping_version"] = [mapping_version()] * len(indices)
+    return pa.Table.from_arrays(
+        [
+            column
+            if isinstance(column := columns[field.name], pa.ChunkedArray)
+            else pa.array(column, field.type)
+            for field in ACTIONS_SCHEMA
+        ],
+        schema=ACTIONS_SCHEMA,
+    )
 
 
 def _map_file(task: tuple[str, str]) -> tuple[str, int]:

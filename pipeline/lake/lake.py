@@ -162,6 +162,11 @@ class Lake:
     def aggregated_table(self) -> Any:
         return self.catalog().load_table(AGGREGATED_TABLE)
 
+    def data_dir(self, table_name: str) -> str:
+        """The local folder a table's data files go to (``data/`` of its location)."""
+        location = self.catalog().load_table(table_name).metadata.location
+        return str(Path(local_path(location)) / "data")
+
     def has_table(self, table_name: str) -> bool:
         """Whether the lake has ``table_name`` (a lake of an older trailwise may lack one until
         its next ingest creates it)."""

@@ -21,10 +21,11 @@ from functools import lru_cache
 from importlib import resources
 
 from trailwise.pipeline.mapping import catalogue
-from trailwise.pipeline.mapping.engine import map_event
+from trailwise.pipeline.mapping.engine import MAPPING_INPUTS, map_event
 from trailwise.pipeline.mapping.model import ActionUse, Classification, Denial, EventMapping
 
 __all__ = [
+    "MAPPING_INPUTS",
     "ActionUse",
     "Classification",
     "Denial",

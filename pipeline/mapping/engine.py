@@ -34,6 +34,27 @@ from trailwise.pipeline.mapping.model import ActionUse, Classification, Denial, 
 from trailwise.pipeline.mapping.procedures import PROCEDURES, Procedure
 from trailwise.pipeline.mapping.rules import ActionSpec, OperationRule, ParameterRule, rules
 
+# Every field of a lake row map_event reads: its result is a function of these alone (a test
+# holds map_event to it), so callers may map each distinct combination once.
+MAPPING_INPUTS = (
+    "event_type",
+    "event_category",
+    "user_identity_type",
+    "user_identity_invoked_by",
+    "event_source",
+    "event_name",
+    "error_code",
+    "error_message",
+    "aws_region",
+    "recipient_account_id",
+    "user_identity_account_id",
+    "principal_arn",
+    "user_identity_arn",
+    "session_issuer_arn",
+    "request_parameters",
+    "resources",
+)
+
 Resolver = Callable[[Context], list[str]]
 _NO_RESOURCE: Resolver = lambda ctx: []  # noqa: E731
 _COPY_SOURCE = compile_path("x-amz-copy-source")

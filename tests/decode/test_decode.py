@@ -9,11 +9,11 @@ import zipfile
 import orjson
 
 from tests.given import an_event, delivery_name
-from trailwise.pipeline.decode import decode_bytes, principal_arn, rows_to_table
+from trailwise.pipeline.decode import decode_bytes, principal_arn
 
 
 def rows_as_dicts(decoded):
-    return rows_to_table(decoded.rows).to_pylist()
+    return decoded.table().to_pylist()
 
 
 def decode(data: bytes, name: str = "events.json"):
@@ -83,7 +83,7 @@ def test_records_without_event_id_or_usable_time_are_quarantined_and_the_rest_ke
     bad_time = an_event(eventTime="yesterday")
     decoded = decode(orjson.dumps({"Records": [good, no_id, bad_time]}))
     assert decoded.records_in == 3
-    assert len(decoded.rows) == 1
+    assert decoded.events == 1
     assert sorted(q.reason for q in decoded.quarantined) == [
         "eventTime 'yesterday' is not a timestamp",
         "missing eventID",
@@ -94,7 +94,7 @@ def test_records_without_event_id_or_usable_time_are_quarantined_and_the_rest_ke
 def test_a_bad_ndjson_line_is_quarantined_alone():
     data = orjson.dumps(an_event()) + b"\n{broken\n" + orjson.dumps(an_event()) + b"\n"
     decoded = decode(data, "events.ndjson")
-    assert len(decoded.rows) == 2
+    assert decoded.events == 2
     assert [q.raw for q in decoded.quarantined] == ["{broken"]
     assert decoded.records_in == 3
 
@@ -140,7 +140,7 @@ def test_zip_archives_are_read_member_by_member():
         zf.writestr("export.json", orjson.dumps(an_event()) + b"\n" + orjson.dumps(an_event()))
         zf.writestr("notes.csv", "a,b\n1,2\n")
     decoded = decode(buf.getvalue(), "export.zip")
-    assert (decoded.kind, len(decoded.rows)) == ("events", 2)
+    assert (decoded.kind, decoded.events) == ("events", 2)
     assert decoded.member_uris == ["file:///export.zip!export.json"]
 
 
@@ -199,8 +199,8 @@ def test_randomly_corrupted_delivery_files_never_crash_and_always_reconcile():
         decoded = decode_bytes(blob, path.as_posix(), path.as_uri())
         assert decoded.kind in ("events", "quarantined")
         if decoded.kind == "events":
-            assert decoded.records_in == len(decoded.rows) + len(decoded.quarantined)
-            rows_to_table(decoded.rows)
+            assert decoded.records_in == decoded.events + len(decoded.quarantined)
+            decoded.table()
         else:
             assert decoded.reason
 

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from tests.given import an_event, given_delivery_file
 from trailwise.pipeline import api
-from trailwise.pipeline.decode import decode_bytes, rows_to_table
+from trailwise.pipeline.decode import decode_bytes
 from trailwise.pipeline.decode.schema import DELEGATION, EVENTS_SCHEMA
 from trailwise.pipeline.lake import ACTIONS_TABLE, AGGREGATED_TABLE, EVENTS_TABLE, Lake
 from trailwise.pipeline.lake.io import local_path, write_atomic
@@ -32,7 +32,7 @@ def given_a_lake_of_an_older_trailwise(root, event):
     create_day_partitioned(catalog, EVENTS_TABLE, old_schema)
     create_day_partitioned(catalog, ACTIONS_TABLE, ACTIONS_SCHEMA)
     decoded = decode_bytes(json.dumps({"Records": [event]}).encode(), "old.json", "file:///old")
-    rows = rows_to_table(decoded.rows).select(old_schema.names)
+    rows = decoded.table().select(old_schema.names)
     table = lake.events_table()
     path = f"{local_path(table.metadata.location)}/data/event_date=2026-11-02/old.parquet"
     (lake.root / path).parent.mkdir(parents=True, exist_ok=True)

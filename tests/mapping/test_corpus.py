@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.given import REALDATA, SAMPLE_LOGS
-from trailwise.pipeline.decode import decode_bytes, rows_to_table
+from trailwise.pipeline.decode import decode_bytes
 from trailwise.pipeline.mapping import catalogue, catalogue_actions, map_event
 from trailwise.pipeline.mapping.derive import (
     _by_service,
@@ -139,8 +139,8 @@ def corpus_rows() -> tuple[dict[str, Any], ...]:
     rows: list[dict[str, Any]] = []
     for path in corpus_files():
         decoded = decode_bytes(path.read_bytes(), path.as_posix(), path.as_posix())
-        if decoded.kind == "events" and decoded.rows:
-            rows.extend(rows_to_table(decoded.rows).to_pylist())
+        if decoded.kind == "events" and decoded.events:
+            rows.extend(decoded.table().to_pylist())
     return tuple(rows)
 
 
