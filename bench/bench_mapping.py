@@ -19,9 +19,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "sample_logs"
 def main() -> None:
     rows = []
     for path in sorted(SAMPLE.glob("**/CloudTrail/**/*.json.gz")):
-        rows.extend(
-            decode_bytes(path.read_bytes(), path.as_posix(), "x").table().to_pylist()
-        )
+        rows.extend(decode_bytes(path.read_bytes(), path.as_posix(), "x").table().to_pylist())
     for row in rows:
         map_event(row)
     best = float("inf")

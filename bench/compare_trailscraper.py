@@ -246,9 +246,7 @@ def main() -> int:
     rows = lake_rows()
     ours = run_trailwise(rows, valid)
     theirs = run_trailscraper(rows, valid_lower)
-    print(
-        f"\n{len(rows)} events from {', '.join(str(s.relative_to(REPO)) for s in SOURCES)}"
-    )
+    print(f"\n{len(rows)} events from {', '.join(str(s.relative_to(REPO)) for s in SOURCES)}")
     report(ours)
     report(theirs)
     traps()

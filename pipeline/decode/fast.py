@@ -17,7 +17,7 @@ columns equal, the JSON columns equal as parsed JSON (a test holds the two paths
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 from msgspec.structs import astuple
 
 from trailwise.pipeline.decode import schema
@@ -128,11 +129,16 @@ def _fields(struct_type: type) -> tuple[Any, ...]:
 def _columns(
     items: list[Any], struct_type: type, prefix: str, out: dict[str, tuple[Any, ...]]
 ) -> None:
-    """Every field of a list of structs (None allowed) as columns, nested ones as dotted paths."""
+    """Every field of a list of structs (None allowed) as columns, nested ones as dotted paths;
+    a level that is absent from every item (most often) is filled without visiting them."""
     fields = _fields(struct_type)
-    empty = (None,) * len(fields)
-    rows = [empty if item is None else astuple(item) for item in items]
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in fields]
+    if items.count(None) == len(items):
+        nothing = (None,) * len(items)
+        columns: list[Any] = [nothing] * len(fields)
+    else:
+        empty = (None,) * len(fields)
+        rows = [empty if item is None else astuple(item) for item in items]
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in fields]
     for info, column in zip(fields, columns, strict=True):
         path = prefix + info.name
         if isinstance(info.type, type) and issubclass(info.type, msgspec.Struct):
@@ -162,20 +168,47 @@ def _flags(values: tuple[Any, ...]) -> tuple[Any, ...] | list[bool | None]:
 
 
 def _times(values: tuple[Any, ...], *, required: bool) -> list[datetime | None]:
-    out = []
+    """Each text as a naive UTC time, each distinct text parsed once (a file's events share
+    their seconds and their sessions' creation dates)."""
+    seen: dict[str, datetime | None] = {}
+    out: list[datetime | None] = []
     for value in values:
-        parsed = None if value is None else parse_time(value)
-        if parsed is None and (required or value is not None):
+        if value is None:
+            if required:
+                raise NotFast("an event without eventTime")
+            out.append(None)
+            continue
+        parsed = seen.get(value, _UNPARSED)
+        if parsed is _UNPARSED:
+            parsed = seen[value] = parse_time(value)
+        if parsed is None:
             raise NotFast("a time that does not parse")
         out.append(parsed)
     return out
 
 
-def _json_texts(values: tuple[Any, ...]) -> list[bytes | None]:
-    """Verbatim JSON texts; JSON null is no value (a ``msgspec.Raw`` equals no bytes: compare
-    its bytes)."""
-    texts = [None if raw is None else bytes(raw) for raw in values]
-    return [None if text == _NULL else text for text in texts]
+_UNPARSED: Any = object()
+
+
+_NULL_TEXT = pa.scalar(_NULL, pa.binary())
+_NO_TEXT = pa.scalar(None, pa.binary())
+
+
+def _json_array(values: Sequence[Any]) -> pa.Array:
+    """Verbatim JSON texts (``msgspec.Raw``) as one Arrow string array, built from one joined
+    buffer and the texts' lengths rather than one Python bytes object each; absent values and
+    JSON null are no value; text that is not UTF-8 is :class:`NotFast`."""
+    raws = [b"" if raw is None else raw for raw in values]
+    lengths = pa.array(list(map(len, raws)), pa.int32())
+    offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.cumulative_sum(lengths)])
+    texts = pa.Array.from_buffers(
+        pa.binary(), len(raws), [None, offsets.buffers()[1], pa.py_buffer(b"".join(raws))]
+    )
+    absent = pc.or_(pc.equal(lengths, 0), pc.equal(texts, _NULL_TEXT))
+    try:
+        return pc.if_else(absent, _NO_TEXT, texts).cast(pa.string())
+    except pa.ArrowInvalid as exc:
+        raise NotFast("JSON text that is not UTF-8") from exc
 
 
 @dataclass
@@ -244,8 +277,11 @@ def parse_delivery(text: bytes, source_uri: str) -> Parsed:
             columns[column] = _times(values, required=column == "event_time")
         else:
             columns[column] = values
+    principals: dict[tuple[Any, ...], str | None] = {}
     columns["principal_arn"] = [
-        principal_of(*fields)
+        principals[fields]
+        if fields in principals
+        else principals.setdefault(fields, principal_of(*fields))
         for fields in zip(
             columns["user_identity_type"],
             columns["user_identity_arn"],
@@ -257,7 +293,7 @@ def parse_delivery(text: bytes, source_uri: str) -> Parsed:
         )
     ]
     for column, field, _, _ in schema.JSON_OBJECTS:
-        columns[column] = _json_texts(by_path[field])
+        columns[column] = by_path[field]  # msgspec.Raw, to Arrow in one piece (_json_array)
     extras = [by_path[name] for name in EXTRA_FIELDS]
     columns["extra_fields"] = [
         None
@@ -274,7 +310,7 @@ def parse_delivery(text: bytes, source_uri: str) -> Parsed:
     return Parsed(source_uri, len(events), columns)
 
 
-_JSON_COLUMNS = frozenset({spec[0] for spec in schema.JSON_OBJECTS} | {"extra_fields"})
+_RAW_COLUMNS = frozenset(spec[0] for spec in schema.JSON_OBJECTS)
 
 
 def to_table(parsed: list[Parsed]) -> pa.Table:
@@ -284,13 +320,18 @@ def to_table(parsed: list[Parsed]) -> pa.Table:
     for field in schema.EVENTS_SCHEMA:
         if field.name == "source_uri":
             values: Any = list(chain.from_iterable([p.source_uri] * p.rows for p in parsed))
+        elif len(parsed) == 1:
+            values = parsed[0].columns[field.name]
         else:
             values = list(chain.from_iterable(p.columns[field.name] for p in parsed))
         if values.count(None) == len(values):
             arrays.append(pa.nulls(len(values), field.type))
             continue
+        if field.name in _RAW_COLUMNS:
+            arrays.append(_json_array(values))
+            continue
         try:
-            if field.name in _JSON_COLUMNS:
+            if field.name == "extra_fields":
                 arrays.append(pa.array(values, pa.binary()).cast(pa.string()))
             else:
                 arrays.append(pa.array(values, field.type))

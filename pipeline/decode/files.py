@@ -29,7 +29,7 @@ from trailwise.pipeline.decode.aggregated import IDX_ACCOUNT as AGG_ACCOUNT
 from trailwise.pipeline.decode.aggregated import IDX_REGION as AGG_REGION
 from trailwise.pipeline.decode.aggregated import IDX_TIME as AGG_TIME
 from trailwise.pipeline.decode.aggregated import flatten_aggregated, is_aggregated
-from trailwise.pipeline.decode.fast import NotFast, parse_delivery, to_table
+from trailwise.pipeline.decode.fast import NotFast, Parsed, parse_delivery, to_table
 from trailwise.pipeline.decode.rows import (
     IDX_ACCOUNT,
     IDX_EVENT_TIME,
@@ -68,16 +68,22 @@ class Decoded:
     reason: str | None = None
     rows: list[Row] = field(default_factory=list)
     aggregated: list[Row] = field(default_factory=list)  # rows of the aggregated_events table
-    fast: pa.Table | None = None  # a delivery file the fast path took: its table, not rows
+    # A delivery file the fast path took: its columns, not rows, and their table unless the
+    # caller batches them (decode_bytes(batched=True)).
+    fast: Parsed | None = None
+    fast_table: pa.Table | None = None
 
     @property
     def events(self) -> int:
         """How many event rows the file gave (either path)."""
-        return self.fast.num_rows if self.fast is not None else len(self.rows)
+        return self.fast.rows if self.fast is not None else len(self.rows)
 
     def table(self) -> pa.Table:
-        """The event rows as a table of the events schema (either path)."""
-        return self.fast if self.fast is not None else rows_to_table(self.rows)
+        """The event rows as a table of the events schema (either path); :class:`NotFast` when
+        Arrow refuses the columns of a batched fast-path file."""
+        if self.fast_table is not None:
+            return self.fast_table
+        return to_table([self.fast]) if self.fast is not None else rows_to_table(self.rows)
 
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
     records_in: int = 0
@@ -226,11 +232,14 @@ def decode_bytes(
     keep: RowFilter | None = None,
     *,
     fast: bool = True,
+    batched: bool = False,
 ) -> Decoded:
     """Decode one file's bytes; ``name`` is its path or key (for the grammar and messages).
 
     A delivery file is taken by the fast path (:mod:`.fast`) unless ``fast`` is off or it does
-    not fit; the result is the same either way.
+    not fit; the result is the same either way. ``batched``: the caller puts the fast path's
+    columns to Arrow together with other files' (:func:`.fast.to_table`, cheaper per event) and
+    decodes the file again with ``fast=False`` if Arrow refuses them.
     """
     base = PurePosixPath(name).name
     parsed_key = keys.parse_key(name)
@@ -246,7 +255,7 @@ def decode_bytes(
             return _decode_zip(data, name, source_uri, keep)
         text = data.lstrip(b"\xef\xbb\xbf \t\r\n")
         if fast and text.startswith(_DELIVERY):
-            taken = _fast(text, name, source_uri, keep)
+            taken = _fast(text, source_uri, keep, batched)
             if taken is not None:
                 return taken
         if not text:
@@ -271,16 +280,16 @@ def decode_bytes(
 _DELIVERY = b'{"Records":'
 
 
-def _fast(text: bytes, name: str, source_uri: str, keep: RowFilter | None) -> Decoded | None:
+def _fast(text: bytes, source_uri: str, keep: RowFilter | None, batched: bool) -> Decoded | None:
     """The fast path's result, or None when the file does not fit it."""
     try:
         parsed = parse_delivery(text, source_uri)
         records = parsed.rows
         filtered = parsed.keep_only(keep) if keep is not None else 0
-        table = to_table([parsed])
+        table = None if batched else to_table([parsed])
     except NotFast:
         return None
-    return Decoded("events", records_in=records, filtered=filtered, fast=table)
+    return Decoded("events", records_in=records, filtered=filtered, fast=parsed, fast_table=table)
 
 
 def _rows_from(

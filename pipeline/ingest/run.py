@@ -38,6 +38,7 @@ from trailwise.pipeline.ingest.workers import (
     Targets,
     decode_all,
     not_cloudtrail_by_name,
+    start_processes,
 )
 from trailwise.pipeline.lake import (
     ACTIONS_TABLE,
@@ -85,6 +86,8 @@ def ingest(
         run_dir.mkdir(parents=True)
         quarantine_dir = lake.quarantine_dir / run_id
         try:
+            if processes > 1:
+                start_processes()
             todo = plan(sources, lake, window, result)
             result.phase_seconds["list"] = round(time.perf_counter() - started, 3)
             tables = {

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 
 from trailwise.pipeline.decode import Decoded, Row, decode_bytes
 from trailwise.pipeline.decode.aggregated import aggregated_to_table
+from trailwise.pipeline.decode.fast import NotFast, to_table
 from trailwise.pipeline.errors import SourceReadError
 from trailwise.pipeline.ingest.plan import Window
 from trailwise.pipeline.ingest.result import FileOutcome, IngestProgress, Progress
@@ -109,6 +110,23 @@ def _chunks(
             seq += 1
 
 
+def _context() -> multiprocessing.context.BaseContext:
+    """Worker processes come from a fork server: a fresh interpreter that imports the decoding
+    code once and forks each worker from it. Not fork: the parent may already run DuckDB and
+    Arrow threads, which a fork would copy mid-flight."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    return ctx
+
+
+def start_processes() -> None:
+    """Start the fork server now, so that its imports overlap the listing."""
+    from multiprocessing import forkserver
+
+    _context()
+    forkserver.ensure_running()
+
+
 def decode_all(
     todo: list[tuple[Source, SourceObject]],
     targets: Targets,
@@ -139,9 +157,7 @@ def decode_all(
         for chunk in chunks:
             take(_decode_chunk(chunk))
     else:
-        # spawn, not fork: the parent may already run DuckDB/Arrow threads.
-        ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(processes=min(processes, len(chunks))) as pool:
+        with _context().Pool(processes=min(processes, len(chunks))) as pool:
             for res in pool.imap(_decode_chunk, chunks):
                 take(res)
     return outcomes, staged
@@ -161,24 +177,64 @@ def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
             gc.enable()
 
 
-def _decode_chunk_files(chunk: _Chunk) -> _ChunkResult:
-    tables: list[pa.Table] = []
-    aggregated: list[Row] = []
-    outcomes: list[FileOutcome] = []
-    bad_records: list[bytes] = []
-    quarantine_dir = Path(chunk.targets.quarantine_dir)
-    keep = None if chunk.window.is_open else chunk.window
-    for obj, data, error in _read_chunk(chunk):
+# Fast-path files go to Arrow together, a batch at a time: per-call costs are paid per batch,
+# while a batch's Python columns (a few KB an event) stay small.
+BATCH_EVENTS = 16_384
+
+
+class _ChunkDecoder:
+    """One chunk's files decoded in order: event tables, aggregated rows, outcomes, quarantine."""
+
+    def __init__(self, chunk: _Chunk) -> None:
+        self.chunk = chunk
+        self.keep = None if chunk.window.is_open else chunk.window
+        self.quarantine_dir = Path(chunk.targets.quarantine_dir)
+        self.tables: list[pa.Table] = []
+        self.aggregated: list[Row] = []
+        self.outcomes: list[FileOutcome] = []
+        self.bad_records: list[bytes] = []
+        self.pending: list[tuple[FileOutcome, SourceObject, bytes, Decoded]] = []
+
+    def add(self, obj: SourceObject, data: bytes | None, error: str | None) -> None:
         outcome = FileOutcome(obj.uri, obj.fingerprint, obj.size, "events")
-        outcomes.append(outcome)
+        self.outcomes.append(outcome)
         not_trail = not_cloudtrail_by_name(obj.name)
         if not_trail:
             outcome.kind, outcome.reason = "not_cloudtrail", not_trail
-            continue
-        if data is None:
+        elif data is None:
             outcome.kind, outcome.reason = "failed", error
-            continue
-        decoded = decode_bytes(data, obj.name, obj.uri, keep)
+        else:
+            decoded = decode_bytes(data, obj.name, obj.uri, self.keep, batched=True)
+            if decoded.fast is not None:
+                self._record(outcome, obj, data, decoded, rows=False)
+                self.pending.append((outcome, obj, data, decoded))
+                if sum(d.events for *_, d in self.pending) >= BATCH_EVENTS:
+                    self.flush()
+            else:
+                self.flush()
+                self._record(outcome, obj, data, decoded, rows=True)
+
+    def flush(self) -> None:
+        """The pending fast-path files to Arrow, in order; a file Arrow refuses is decoded the
+        tolerant way instead, and its outcome made anew."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        try:
+            self.tables.append(to_table([d.fast for *_, d in pending if d.fast is not None]))
+            return
+        except NotFast:
+            pass
+        for outcome, obj, data, decoded in pending:
+            try:
+                self.tables.append(decoded.table())
+            except NotFast:
+                tolerant = decode_bytes(data, obj.name, obj.uri, self.keep, fast=False)
+                self._record(outcome, obj, data, tolerant, rows=True)
+
+    def _record(
+        self, outcome: FileOutcome, obj: SourceObject, data: bytes, decoded: Decoded, *, rows: bool
+    ) -> None:
         outcome.kind, outcome.reason = decoded.kind, decoded.reason
         outcome.records_in = decoded.records_in
         outcome.decoded = decoded.events
@@ -186,29 +242,38 @@ def _decode_chunk_files(chunk: _Chunk) -> _ChunkResult:
         outcome.records_quarantined = len(decoded.quarantined)
         outcome.records_filtered = decoded.filtered
         outcome.member_uris = decoded.member_uris
+        if not rows:
+            return  # a fast-path file: its table comes with its batch's (flush)
         if decoded.events:
-            tables.append(decoded.table())
-        aggregated.extend(decoded.aggregated)
+            self.tables.append(decoded.table())
+        self.aggregated.extend(decoded.aggregated)
         if decoded.kind == "quarantined":
-            _quarantine_file(quarantine_dir, obj, data, decoded)
+            _quarantine_file(self.quarantine_dir, obj, data, decoded)
         for q in decoded.quarantined:
             outcome.record_reasons[_reason_class(q.reason)] += 1
-            bad_records.append(
+            self.bad_records.append(
                 orjson.dumps(
                     {"uri": obj.uri, "index": q.index, "reason": q.reason, "record": q.raw}
                 )
             )
-    if bad_records:
-        path = quarantine_dir / f"records-{chunk.seq:06d}.ndjson"
-        write_atomic(path, b"\n".join(bad_records) + b"\n")
+
+
+def _decode_chunk_files(chunk: _Chunk) -> _ChunkResult:
+    decoder = _ChunkDecoder(chunk)
+    for obj, data, error in _read_chunk(chunk):
+        decoder.add(obj, data, error)
+    decoder.flush()
+    if decoder.bad_records:
+        path = decoder.quarantine_dir / f"records-{chunk.seq:06d}.ndjson"
+        write_atomic(path, b"\n".join(decoder.bad_records) + b"\n")
     staged = []
-    if tables:
-        events = first_copies(pa.concat_tables(tables))
+    if decoder.tables:
+        events = first_copies(pa.concat_tables(decoder.tables))
         staged += _write(EVENTS_TABLE, events, chunk)
-    if aggregated:
-        aggregates = first_copies(aggregated_to_table(aggregated))
+    if decoder.aggregated:
+        aggregates = first_copies(aggregated_to_table(decoder.aggregated))
         staged += _write(AGGREGATED_TABLE, aggregates, chunk)
-    return _ChunkResult(chunk.seq, staged, outcomes)
+    return _ChunkResult(chunk.seq, staged, decoder.outcomes)
 
 
 def first_copies(table: pa.Table) -> pa.Table:
@@ -263,18 +328,66 @@ def _write(table_name: str, table: pa.Table, chunk: _Chunk) -> list[Staged]:
 
 
 def write_data_file(table: pa.Table, path: Path, targets: Targets, table_name: str) -> Any:
-    """Write one data file and return its Iceberg entry (statistics from its footer, read back
-    while it is in the page cache).
+    """Write one data file and return its Iceberg entry, with statistics from the footer the
+    writer just made (nothing is read back).
 
     zstd level 1 here: writing is on the ingest's critical path; ``compact`` rewrites at the
     table's level 3.
     """
-    from pyiceberg.io.pyarrow import parquet_file_to_data_file
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd", compression_level=1, row_group_size=ROW_GROUP)
-    # pyiceberg does not unquote file URIs, so the path goes in as it is.
-    return parquet_file_to_data_file(targets.io, targets.metadata[table_name], f"file://{path}")
+    collected: list[Any] = []
+    pq.write_table(
+        table,
+        path,
+        compression="zstd",
+        compression_level=1,
+        row_group_size=ROW_GROUP,
+        metadata_collector=collected,
+    )
+    return _entry(targets, table_name, f"file://{path}", collected[0], path.stat().st_size)
+
+
+_plans: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def _statistics_plan(metadata: Any) -> tuple[Any, Any]:
+    """Which statistics each column gets, and each Parquet column's field id, per table
+    schema (worked out once per process)."""
+    from pyiceberg.io.pyarrow import compute_statistics_plan, parquet_path_to_id_mapping
+
+    key = (str(metadata.table_uuid), metadata.current_schema_id)
+    if key not in _plans:
+        schema = metadata.schema()
+        _plans[key] = (
+            compute_statistics_plan(schema, metadata.properties),
+            parquet_path_to_id_mapping(schema),
+        )
+    return _plans[key]
+
+
+def _entry(targets: Targets, table_name: str, uri: str, footer: Any, size: int) -> Any:
+    """What pyiceberg's ``parquet_file_to_data_file`` makes of a file, from its footer: the
+    schema is the table's own by construction, so its compatibility check is not repeated."""
+    from pyiceberg.io.pyarrow import data_file_statistics_from_parquet_metadata
+    from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
+
+    metadata = targets.metadata[table_name]
+    stats_columns, column_mapping = _statistics_plan(metadata)
+    statistics = data_file_statistics_from_parquet_metadata(
+        parquet_metadata=footer, stats_columns=stats_columns, parquet_column_mapping=column_mapping
+    )
+    return DataFile.from_args(
+        content=DataFileContent.DATA,
+        file_path=uri,  # pyiceberg does not unquote file URIs: the path goes in as it is
+        file_format=FileFormat.PARQUET,
+        partition=statistics.partition(metadata.spec(), metadata.schema()),
+        file_size_in_bytes=size,
+        sort_order_id=None,
+        spec_id=metadata.default_spec_id,
+        equality_ids=None,
+        key_metadata=None,
+        **statistics.to_serialized_dict(),
+    )
 
 
 def _read_chunk(chunk: _Chunk) -> Iterator[tuple[SourceObject, bytes | None, str | None]]:

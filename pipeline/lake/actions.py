@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from trailwise.pipeline.lake.io import local_path
@@ -82,35 +83,67 @@ _MAPPED_COLUMNS = (
 
 
 def map_table(events: pa.Table) -> pa.Table:
-    """The action rows of a table of events (one row per action, one for an event without).
+    """The action rows of a table of events (one row per action, one for an event without), in
+    the events' order.
 
-    The mapping is a pure function of :data:`MAPPING_INPUTS`: each distinct combination is
-    mapped once and its rows repeated; the event's own columns are taken in Arrow.
+    The mapping is a pure function of :data:`MAPPING_INPUTS`, so Arrow groups the events by
+    those columns, each distinct combination is mapped once (and remembered across tables),
+    and its rows are spread back to its events with ``take``: Python work per distinct call,
+    not per event.
     """
     if len(_memo) > _MEMO_LIMIT:
         _memo.clear()
-    indices: list[int] = []
-    rows: list[tuple[Any, ...]] = []
-    keys = zip(*(events.column(name).to_pylist() for name in MAPPING_INPUTS), strict=True)
-    for index, key in enumerate(keys):
+    n = events.num_rows
+    keyed = events.select(list(MAPPING_INPUTS)).append_column(
+        "_row", pa.array(range(n), pa.int64())
+    )
+    groups = keyed.group_by(list(MAPPING_INPUTS), use_threads=False).aggregate([("_row", "list")])
+    # The derived values of every group's rows, one group after another.
+    derived: list[tuple[Any, ...]] = []
+    first: list[int] = []  # where each group's rows start in ``derived``
+    uses: list[int] = []  # how many action rows each group's events get
+    for key in zip(*(groups.column(name).to_pylist() for name in MAPPING_INPUTS), strict=True):
         mapped = _memo.get(key)
         if mapped is None:
             mapped = _memo[key] = _mapped_rows(key)
-        indices.extend([index] * len(mapped))
-        rows.extend(mapped)
-    taken = events.select(_EVENT_COLUMNS).take(pa.array(indices, pa.int64()))
-    derived = list(zip(*rows, strict=True)) if rows else [() for _ in _MAPPED_COLUMNS]
-    columns = dict(zip(_EVENT_COLUMNS, taken.columns, strict=True))
-    columns |= dict(zip(_MAPPED_COLUMNS, derived, strict=True))
-    columns["mapping_version"] = [mapping_version()] * len(indices)
-    return pa.Table.from_arrays(
+        first.append(len(derived))
+        uses.append(len(mapped))
+        derived.extend(mapped)
+    members = groups.column("_row_list").combine_chunks()
+    rows = pc.list_flatten(members)
+    group_of_event = pc.take(pc.list_parent_indices(members), pc.sort_indices(rows))
+    per_event = pc.take(pa.array(uses, pa.int64()), group_of_event)
+    # One output row per (event, use): the event's index, and the use's place in ``derived``.
+    spread = pa.ListArray.from_arrays(
+        pa.concat_arrays([pa.array([0], pa.int64()), pc.cumulative_sum(per_event)]),
+        pa.nulls(pc.sum(per_event).as_py() or 0, pa.int64()),
+    )
+    event_of_row = pc.list_parent_indices(spread)
+    starts = pc.take(spread.offsets, event_of_row)
+    position = pc.subtract(pa.array(range(len(event_of_row)), pa.int64()), starts)
+    derived_of_row = pc.add(
+        pc.take(pc.take(pa.array(first, pa.int64()), group_of_event), event_of_row), position
+    )
+    values = pa.Table.from_arrays(
         [
-            column
-            if isinstance(column := columns[field.name], pa.ChunkedArray)
-            else pa.array(column, field.type)
-            for field in ACTIONS_SCHEMA
+            pa.array(column, ACTIONS_SCHEMA.field(name).type)
+            for name, column in zip(
+                _MAPPED_COLUMNS,
+                list(zip(*derived, strict=True)) if derived else [() for _ in _MAPPED_COLUMNS],
+                strict=True,
+            )
         ],
-        schema=ACTIONS_SCHEMA,
+        names=list(_MAPPED_COLUMNS),
+    ).take(derived_of_row)
+    taken = events.select(_EVENT_COLUMNS).take(event_of_row)
+    columns = dict(zip(_EVENT_COLUMNS, taken.columns, strict=True))
+    columns |= dict(zip(_MAPPED_COLUMNS, values.columns, strict=True))
+    version = pa.array([mapping_version()], pa.string())
+    columns["mapping_version"] = pc.take(
+        version, pa.nulls(len(event_of_row), pa.int64()).fill_null(0)
+    )
+    return pa.Table.from_arrays(
+        [columns[field.name] for field in ACTIONS_SCHEMA], schema=ACTIONS_SCHEMA
     )
 
 

@@ -80,6 +80,27 @@ def test_broken_files_go_to_quarantine_with_a_reason_and_exit_2(cli, tmp_path, l
     assert summary["events_written"] == 1
 
 
+def test_a_file_arrow_refuses_in_a_batch_is_decoded_alone_and_its_neighbours_still_land(
+    cli, tmp_path, lake_dir
+):
+    logs = tmp_path / "logs"
+    given_delivery_file(logs, [an_event()], region="ap-south-1")
+    named = an_event(requestParameters={"bucketName": "logs"})
+    refused = given_delivery_file(logs, [an_event(), named])
+    given_delivery_file(logs, [an_event()], region="eu-west-1")
+    text = gzip.decompress(refused.read_bytes())
+    # Bytes that are not UTF-8 inside requestParameters: msgspec keeps them verbatim, Arrow
+    # refuses them when the batch becomes a table.
+    refused.write_bytes(gzip.compress(text.replace(b'"bucketName"', b'"bucket\xffName"', 1)))
+    assert b"\xff" in gzip.decompress(refused.read_bytes())
+    result = cli("ingest", logs, "--lake", lake_dir, "--format", "json")
+    summary = orjson.loads(result.stdout)
+    assert summary["events_written"] == 2
+    assert summary["files_quarantined"] == 1
+    assert summary["quarantined_files"][0]["uri"] == refused.resolve().as_uri()
+    assert reconciles(summary)
+
+
 def test_unusable_records_are_quarantined_and_the_rest_of_the_file_ingested(
     cli, tmp_path, lake_dir
 ):

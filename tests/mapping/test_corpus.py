@@ -14,7 +14,7 @@ import pytest
 
 from tests.given import REALDATA, SAMPLE_LOGS
 from trailwise.pipeline.decode import decode_bytes
-from trailwise.pipeline.mapping import catalogue, catalogue_actions, map_event
+from trailwise.pipeline.mapping import MAPPING_INPUTS, catalogue, catalogue_actions, map_event
 from trailwise.pipeline.mapping.derive import (
     _by_service,
     _dataset_actions,
@@ -180,6 +180,26 @@ def test_no_event_of_the_corpora_yields_an_action_outside_the_catalogue() -> Non
         if use.action not in valid
     }
     assert not invented
+
+
+class OnlyMappingInputs(dict[str, Any]):
+    """A lake row that refuses to give any field outside MAPPING_INPUTS."""
+
+    def __getitem__(self, key: str) -> Any:
+        assert key in MAPPING_INPUTS, f"map_event read {key}, not in MAPPING_INPUTS"
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        assert key in MAPPING_INPUTS, f"map_event read {key}, not in MAPPING_INPUTS"
+        return super().get(key, default)
+
+
+def test_the_mapping_reads_nothing_but_its_declared_inputs() -> None:
+    # lake.actions maps each distinct combination of MAPPING_INPUTS once; a field read beyond
+    # them would silently give every event of the combination the first one's actions.
+    for row in corpus_rows():
+        watched = OnlyMappingInputs({k: v for k, v in row.items() if k in MAPPING_INPUTS})
+        assert map_event(watched) == map_event(row)
 
 
 def test_only_iam_actions_carry_actions_and_every_other_class_says_why() -> None:
