@@ -68,9 +68,10 @@ def floor(paths: list[Path]) -> tuple[float, int]:
     return time.perf_counter() - started, records
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants."""
-    total = 0
+def _tree_memory(pid: int) -> tuple[int, int]:
+    """Resident bytes of a process and all its descendants: RSS summed (a page the processes
+    share counts once per process) and PSS summed (a shared page split between them)."""
+    rss = pss = 0
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -86,9 +87,11 @@ def _tree_rss(pid: int) -> int:
     while stack:
         p = stack.pop()
         with contextlib.suppress(OSError, IndexError, ValueError):
-            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * page
+            rss += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * page
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            pss += int(rollup.split("\nPss:", 1)[1].split()[0]) * 1024
         stack.extend(children.get(p, []))
-    return total
+    return rss, pss
 
 
 def run_trailwise(source: Path, lake: Path) -> dict:
@@ -98,11 +101,13 @@ def run_trailwise(source: Path, lake: Path) -> dict:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    peak = {"tree": 0, "main": 0}
+    peak = {"tree": 0, "tree_pss": 0, "main": 0}
 
     def sample() -> None:
         while proc.poll() is None:
-            peak["tree"] = max(peak["tree"], _tree_rss(proc.pid))
+            rss, pss = _tree_memory(proc.pid)
+            peak["tree"] = max(peak["tree"], rss)
+            peak["tree_pss"] = max(peak["tree_pss"], pss)
             try:
                 rss = int(Path(f"/proc/{proc.pid}/statm").read_text().split()[1])
                 peak["main"] = max(peak["main"], rss * os.sysconf("SC_PAGE_SIZE"))
@@ -121,6 +126,7 @@ def run_trailwise(source: Path, lake: Path) -> dict:
     return {
         "seconds": seconds,
         "peak_rss_tree": peak["tree"],
+        "peak_pss_tree": peak["tree_pss"],
         "peak_rss_main": peak["main"],
         "summary": summary,
     }
@@ -228,7 +234,14 @@ def main() -> None:
         default=400,
         help="objects served by the S3 emulator for the readers benchmark (0: skip)",
     )
+    parser.add_argument(
+        "--keep-lake",
+        type=Path,
+        help="ingest into this (new) folder and keep it, e.g. for bench/bench_queries.py --lake",
+    )
     args = parser.parse_args()
+    if args.keep_lake is not None and args.keep_lake.exists():
+        parser.error(f"--keep-lake {args.keep_lake} exists; give a new folder")
 
     source = dataset(args.events, args.files)
     paths = log_files(source)
@@ -241,18 +254,19 @@ def main() -> None:
     floor_s, records = floor(paths)
     print(f"floor (1 process gunzip + orjson): {floor_s:.1f}s", flush=True)
     work = Path(tempfile.mkdtemp(prefix="trailwise-bench-"))
+    lake = args.keep_lake or work / "lake"
     try:
-        ours = run_trailwise(source, work / "lake")
+        ours = run_trailwise(source, lake)
         s = ours["summary"]
         assert s["events_written"] == records == args.events, (s, records)
         rate = args.events / ours["seconds"]
         print(
             f"trailwise ingest: {ours['seconds']:.1f}s, {rate:,.0f} events/s, "
             f"peak RSS {ours['peak_rss_tree'] / 2**20:.0f} MiB "
-            f"(main {ours['peak_rss_main'] / 2**20:.0f})",
+            f"(main {ours['peak_rss_main'] / 2**20:.0f}; PSS {ours['peak_pss_tree'] / 2**20:.0f})",
             flush=True,
         )
-        rerun = run_trailwise(source, work / "lake")
+        rerun = run_trailwise(source, lake)
         print(f"re-run (nothing new): {rerun['seconds']:.1f}s", flush=True)
         duck_s = None
         if not args.skip_duckdb:
@@ -272,11 +286,13 @@ def main() -> None:
         big = None
         if args.big_events:
             big_source = dataset(args.big_events, args.files * args.big_events // args.events)
-            shutil.rmtree(work / "lake", ignore_errors=True)
+            if args.keep_lake is None:
+                shutil.rmtree(lake, ignore_errors=True)
             big = run_trailwise(big_source, work / "lake-big")
             print(
                 f"trailwise ingest {args.big_events:,}: {big['seconds']:.1f}s, peak RSS "
-                f"{big['peak_rss_tree'] / 2**20:.0f} MiB",
+                f"{big['peak_rss_tree'] / 2**20:.0f} MiB (main {big['peak_rss_main'] / 2**20:.0f}"
+                f"; PSS {big['peak_pss_tree'] / 2**20:.0f})",
                 flush=True,
             )
     finally:
@@ -296,9 +312,12 @@ def main() -> None:
         "duckdb_over_trailwise": round(duck_s / ours["seconds"], 2) if duck_s else None,
         "peak_rss_mib": round(ours["peak_rss_tree"] / 2**20),
         "peak_rss_main_mib": round(ours["peak_rss_main"] / 2**20),
+        "peak_pss_mib": round(ours["peak_pss_tree"] / 2**20),
         "big_events": args.big_events or None,
         "big_seconds": round(big["seconds"], 2) if big else None,
         "big_peak_rss_mib": round(big["peak_rss_tree"] / 2**20) if big else None,
+        "big_peak_rss_main_mib": round(big["peak_rss_main"] / 2**20) if big else None,
+        "big_peak_pss_mib": round(big["peak_pss_tree"] / 2**20) if big else None,
         "s3": s3,
         "cpus": os.cpu_count(),
     }

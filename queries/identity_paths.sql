@@ -63,7 +63,7 @@ with
 -- first grouped by those columns (a "signature": one per session, user agent and account, far
 -- fewer than events) and each signature is classified once. The Assume* calls of the window and
 -- of the 12 hours before it (where the window's sessions were created) are kept one per event.
-signature_columns as (
+signature_columns as not materialized (
     select
         event_id,
         event_time,

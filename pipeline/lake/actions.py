@@ -40,16 +40,40 @@ _EVENT_COLUMNS = [
 INPUT_COLUMNS = list(dict.fromkeys(_EVENT_COLUMNS + list(MAPPING_INPUTS)))
 INLINE_FILES = 4  # fewer files than this are mapped in-process
 MAP_BATCH_ROWS = 16_384
-# Mappings kept per process: trails repeat the same calls (pollers, agents, one role's routine),
-# and each distinct call is mapped once.
-_MEMO_LIMIT = 200_000
-_memo: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}
+
+# The inputs that make nearly every event distinct (its JSON objects), and the others.
+_WIDE = ("request_parameters", "resources")
+_NARROW = [name for name in MAPPING_INPUTS if name not in _WIDE]
+# Mappings kept per process, so trails' repeated calls (pollers, agents, one role's routine)
+# are mapped once: by the narrow inputs, for calls whose mapping reads no JSON object (None
+# there: it does), and by all inputs. The second holds JSON text, so it is kept smaller.
+_NARROW_LIMIT = 100_000
+_WIDE_LIMIT = 20_000
+_by_narrow: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...] | None] = {}
+_by_all: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}
 
 
-def _mapped_rows(key: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
-    """The mapping-derived values of each action row of one distinct call (ACTIONS_SCHEMA's
+class WatchedRow(dict[str, Any]):
+    """A lake row that notes whether the mapping read one of its JSON objects (the mapping reads
+    rows only through ``get`` and ``[]``; tests/mapping/test_corpus.py holds it to that)."""
+
+    read_wide = False
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in _WIDE:
+            self.read_wide = True
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        if key in _WIDE:
+            self.read_wide = True
+        return super().__getitem__(key)
+
+
+def _mapped_rows(row: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+    """The mapping-derived values of each action row of one event (ACTIONS_SCHEMA's
     classification .. reason)."""
-    mapped = map_event(dict(zip(MAPPING_INPUTS, key, strict=True)))
+    mapped = map_event(row)
     denial = mapped.denial
     return tuple(
         (
@@ -82,37 +106,68 @@ _MAPPED_COLUMNS = (
 )
 
 
+_WIDE_AT = [MAPPING_INPUTS.index(name) for name in _WIDE]
+_NARROW_AT = [MAPPING_INPUTS.index(name) for name in _NARROW]
+
+
+def _mapping_of(key: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
+    """The action rows of one distinct combination of MAPPING_INPUTS (``key``, in that order).
+    Calls alike but for their JSON objects share one mapping when it reads neither object."""
+    narrow = tuple(key[i] for i in _NARROW_AT)
+    mapped = _by_narrow.get(narrow)  # None: not seen, or its mapping reads an object
+    if mapped is None:
+        mapped = _by_all.get(key)
+    if mapped is None:
+        row = WatchedRow(zip(MAPPING_INPUTS, key, strict=True))
+        mapped = _mapped_rows(row)
+        if row.read_wide:
+            _by_all[key] = mapped
+            _by_narrow.setdefault(narrow, None)
+        else:
+            _by_narrow[narrow] = mapped
+    return mapped
+
+
 def map_table(events: pa.Table) -> pa.Table:
     """The action rows of a table of events (one row per action, one for an event without), in
     the events' order.
 
-    The mapping is a pure function of :data:`MAPPING_INPUTS`, so Arrow groups the events by
-    those columns, each distinct combination is mapped once (and remembered across tables),
-    and its rows are spread back to its events with ``take``: Python work per distinct call,
-    not per event.
+    The mapping is a pure function of :data:`MAPPING_INPUTS`: Arrow groups the events by
+    them, each distinct combination is mapped once (:func:`_mapping_of`, remembered across
+    tables), and the results are spread back to their events with ``take``. Python work is per
+    distinct call, and a call's parameters only cost a mapping when its rule reads them.
     """
-    if len(_memo) > _MEMO_LIMIT:
-        _memo.clear()
+    for memo, limit in ((_by_narrow, _NARROW_LIMIT), (_by_all, _WIDE_LIMIT)):
+        if len(memo) > limit:
+            memo.clear()
     n = events.num_rows
-    keyed = events.select(list(MAPPING_INPUTS)).append_column(
-        "_row", pa.array(range(n), pa.int64())
-    )
-    groups = keyed.group_by(list(MAPPING_INPUTS), use_threads=False).aggregate([("_row", "list")])
-    # The derived values of every group's rows, one group after another.
-    derived: list[tuple[Any, ...]] = []
-    first: list[int] = []  # where each group's rows start in ``derived``
-    uses: list[int] = []  # how many action rows each group's events get
-    for key in zip(*(groups.column(name).to_pylist() for name in MAPPING_INPUTS), strict=True):
-        mapped = _memo.get(key)
-        if mapped is None:
-            mapped = _memo[key] = _mapped_rows(key)
-        first.append(len(derived))
-        uses.append(len(mapped))
-        derived.extend(mapped)
+    inputs = list(MAPPING_INPUTS)
+    keyed = events.select(inputs).append_column("_row", pa.array(range(n), pa.int64()))
+    groups = keyed.group_by(inputs, use_threads=False).aggregate([("_row", "list")])
     members = groups.column("_row_list").combine_chunks()
-    rows = pc.list_flatten(members)
-    group_of_event = pc.take(pc.list_parent_indices(members), pc.sort_indices(rows))
-    per_event = pc.take(pa.array(uses, pa.int64()), group_of_event)
+    # Each distinct result once, and which one each group gets.
+    results: list[tuple[tuple[Any, ...], ...]] = []
+    slot_of: dict[int, int] = {}  # id(result) -> its index in results
+    result_of_group: list[int] = []
+    for key in zip(*(groups.column(name).to_pylist() for name in inputs), strict=True):
+        mapped = _mapping_of(key)
+        index = slot_of.get(id(mapped))
+        if index is None:
+            index = slot_of[id(mapped)] = len(results)
+            results.append(mapped)
+        result_of_group.append(index)
+    derived: list[tuple[Any, ...]] = []
+    first_row: list[int] = []  # where each result's rows start in ``derived``
+    uses: list[int] = []  # how many action rows each result gives an event
+    for result in results:
+        first_row.append(len(derived))
+        uses.append(len(result))
+        derived.extend(result)
+    group_of_event = pc.take(
+        pc.list_parent_indices(members), pc.sort_indices(pc.list_flatten(members))
+    )
+    result_of_event = pc.take(pa.array(result_of_group, pa.int64()), group_of_event)
+    per_event = pc.take(pa.array(uses, pa.int64()), result_of_event)
     # One output row per (event, use): the event's index, and the use's place in ``derived``.
     spread = pa.ListArray.from_arrays(
         pa.concat_arrays([pa.array([0], pa.int64()), pc.cumulative_sum(per_event)]),
@@ -122,7 +177,8 @@ def map_table(events: pa.Table) -> pa.Table:
     starts = pc.take(spread.offsets, event_of_row)
     position = pc.subtract(pa.array(range(len(event_of_row)), pa.int64()), starts)
     derived_of_row = pc.add(
-        pc.take(pc.take(pa.array(first, pa.int64()), group_of_event), event_of_row), position
+        pc.take(pc.take(pa.array(first_row, pa.int64()), result_of_event), event_of_row),
+        position,
     )
     values = pa.Table.from_arrays(
         [

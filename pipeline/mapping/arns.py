@@ -91,12 +91,15 @@ class Context:
         """The partition of the caller's ARNs, else of the event's resources, else ``aws``."""
         if self._partition is None:
             self._partition = "aws"
-            candidates = [self.event.get(k) for k in _PARTITION_SOURCES]
-            candidates.extend(self.resource_arns[:1])
-            for value in candidates:
+            # the resources only when no caller ARN says: lake.actions maps a call once for all
+            # events like it when its mapping reads neither resources nor parameters
+            for value in [self.event.get(k) for k in _PARTITION_SOURCES]:
                 if value and (m := _PARTITION.match(value)):
                     self._partition = m.group(1)
-                    break
+                    return self._partition
+            for value in self.resource_arns[:1]:
+                if m := _PARTITION.match(value):
+                    self._partition = m.group(1)
         return self._partition
 
     @property

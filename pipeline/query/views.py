@@ -32,17 +32,21 @@ from trailwise.pipeline.mapping import action_info, catalogue_actions, map_event
 MEMORY_LIMIT_ENV = "TRAILWISE_MEMORY_LIMIT"
 
 
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+
 def _memory_config() -> dict[str, str]:
-    """DuckDB takes up to 80% of the machine's memory by default; on a shared host
-    ``TRAILWISE_MEMORY_LIMIT`` (e.g. ``4GB``) caps it and lets large queries spill to disk."""
-    limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
-    if not limit:
-        return {}
+    """DuckDB's memory for queries and policies: DEFAULT_MEMORY_LIMIT unless
+    ``TRAILWISE_MEMORY_LIMIT`` (e.g. ``4GB``, ``50%``) says otherwise. Beyond it large queries
+    spill to a folder of this process's own under the system temp folder (DuckDB removes it
+    when the connection closes). DuckDB alone would take up to 80% of the machine, which a
+    container running the hourly job next to other work cannot give it."""
+    limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
     if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B|%)", limit, re.IGNORECASE):
         raise UsageError(
             f"{MEMORY_LIMIT_ENV}={limit!r} is not a memory size", hint="e.g. 4GB, 512MiB or 50%"
         )
-    spill = Path(tempfile.gettempdir()) / "trailwise-spill"
+    spill = Path(tempfile.gettempdir()) / f"trailwise-spill-{os.getpid()}"
     return {"memory_limit": limit, "temp_directory": str(spill)}
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.given import REALDATA, SAMPLE_LOGS
 from trailwise.pipeline.decode import decode_bytes
+from trailwise.pipeline.lake.actions import WatchedRow
 from trailwise.pipeline.mapping import MAPPING_INPUTS, catalogue, catalogue_actions, map_event
 from trailwise.pipeline.mapping.derive import (
     _by_service,
@@ -200,6 +201,25 @@ def test_the_mapping_reads_nothing_but_its_declared_inputs() -> None:
     for row in corpus_rows():
         watched = OnlyMappingInputs({k: v for k, v in row.items() if k in MAPPING_INPUTS})
         assert map_event(watched) == map_event(row)
+
+
+def test_a_mapping_that_reads_no_json_object_holds_whatever_the_objects_say() -> None:
+    # lake.actions maps such a call once for every event like it; check that on the corpora by
+    # giving each such event the parameters and resources of other events.
+    rows = corpus_rows()
+    donors = [r for r in rows if r["request_parameters"] or r["resources"]][:50]
+    checked = 0
+    for row in rows:
+        watched = WatchedRow({k: row[k] for k in MAPPING_INPUTS})
+        mapped = map_event(watched)
+        if watched.read_wide:
+            continue
+        checked += 1
+        for donor in donors[:5]:
+            other = {**row, "request_parameters": donor["request_parameters"]}
+            other["resources"] = donor["resources"]
+            assert map_event(other) == mapped, (row["event_source"], row["event_name"])
+    assert checked > 100
 
 
 def test_only_iam_actions_carry_actions_and_every_other_class_says_why() -> None:

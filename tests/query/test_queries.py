@@ -141,18 +141,23 @@ def test_duckdb_never_draws_its_progress_bar_into_an_answer(sample_lake):
         con.close()
 
 
-def test_a_memory_limit_from_the_environment_caps_duckdb_and_a_bad_one_is_refused(
+def test_duckdb_gets_1gb_unless_the_environment_says_otherwise_and_a_bad_value_is_refused(
     sample_lake, monkeypatch
 ):
     from trailwise.pipeline.lake import Lake
     from trailwise.pipeline.query import connect
 
-    monkeypatch.setenv("TRAILWISE_MEMORY_LIMIT", "1GB")
-    con = connect(Lake(sample_lake))
-    try:
-        assert con.sql("select current_setting('memory_limit')").fetchall() == [("953.6 MiB",)]
-    finally:
-        con.close()
+    def limit() -> str:
+        con = connect(Lake(sample_lake))
+        try:
+            return con.sql("select current_setting('memory_limit')").fetchall()[0][0]
+        finally:
+            con.close()
+
+    monkeypatch.delenv("TRAILWISE_MEMORY_LIMIT", raising=False)
+    assert limit() == "953.6 MiB"
+    monkeypatch.setenv("TRAILWISE_MEMORY_LIMIT", "4GB")
+    assert limit() == "3.7 GiB"
     monkeypatch.setenv("TRAILWISE_MEMORY_LIMIT", "lots")
     with pytest.raises(UsageError, match="TRAILWISE_MEMORY_LIMIT='lots' is not a memory size"):
         connect(Lake(sample_lake))
