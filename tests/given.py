@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import random
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +201,24 @@ def reconciles(summary: dict[str, Any]) -> bool:
         + summary["records_quarantined"]
         + summary["records_filtered"]
     )
+
+
+def corrupted_delivery_files(seed: int, count: int = 300) -> Iterator[tuple[Path, bytes]]:
+    """``count`` sample delivery files, each with bytes changed, cut short or inserted
+    (quotes, braces, escapes, NUL, bytes that are not UTF-8, a 30-digit number): the file and
+    its corrupted, uncompressed text."""
+    files = sorted(SAMPLE_LOGS.glob("AWSLogs/*/CloudTrail/**/*.json.gz"))
+    rng = random.Random(seed)
+    for _ in range(count):
+        path = rng.choice(files)
+        raw = bytearray(gzip.decompress(path.read_bytes()))
+        how = rng.randrange(3)
+        if how == 0:
+            for _ in range(rng.randint(1, 5)):
+                raw[rng.randrange(len(raw))] = rng.randrange(256)
+        elif how == 1:
+            raw = raw[: rng.randrange(len(raw))]
+        else:
+            at = rng.randrange(len(raw))
+            raw[at:at] = rng.choice([b'"', b"{", b"\\", b"\x00", b"\xff\xfe", b"}]", b"9" * 30])
+        yield path, bytes(raw)

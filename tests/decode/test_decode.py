@@ -8,7 +8,7 @@ import zipfile
 
 import orjson
 
-from tests.given import an_event, delivery_name
+from tests.given import an_event, corrupted_delivery_files, delivery_name
 from trailwise.pipeline.decode import decode_bytes, principal_arn
 
 
@@ -179,23 +179,9 @@ def test_session_attributes_are_flattened_with_types():
 def test_randomly_corrupted_delivery_files_never_crash_and_always_reconcile():
     import random
 
-    from tests.given import SAMPLE_LOGS
-
-    files = sorted(SAMPLE_LOGS.glob("AWSLogs/*/CloudTrail/**/*.json.gz"))
     rng = random.Random(7)
-    for _ in range(300):
-        path = rng.choice(files)
-        raw = bytearray(gzip.decompress(path.read_bytes()))
-        how = rng.randrange(3)
-        if how == 0:
-            for _ in range(rng.randint(1, 5)):
-                raw[rng.randrange(len(raw))] = rng.randrange(256)
-        elif how == 1:
-            raw = raw[: rng.randrange(len(raw))]
-        else:
-            at = rng.randrange(len(raw))
-            raw[at:at] = rng.choice([b'"', b"{", b"\\", b"\x00", b"\xff\xfe", b"}]", b"9" * 30])
-        blob = gzip.compress(bytes(raw)) if rng.random() < 0.7 else bytes(raw)
+    for path, raw in corrupted_delivery_files(seed=7):
+        blob = gzip.compress(raw) if rng.random() < 0.7 else raw
         decoded = decode_bytes(blob, path.as_posix(), path.as_uri())
         assert decoded.kind in ("events", "quarantined")
         if decoded.kind == "events":

@@ -113,7 +113,7 @@ def a_call_as(role_arn: str, session: str, key: str, at: str, **overrides: Any) 
     )
 
 
-SHARED = role("shared-app")
+SHARED_APP = role("shared-app")
 ORDERS = role("orders-lambda")
 POOLED = role("pooled-compute")
 FLEET = role("fleet-instance")
@@ -129,25 +129,25 @@ def scenario_events() -> list[dict[str, Any]]:
         # shared-app: EC2, a person through SAML, and two repositories' pipelines.
         an_assume_role_by_service(
             "ec2.amazonaws.com",
-            SHARED,
+            SHARED_APP,
             "i-0123456789abcdef0",
             "ASIASHAREDEC2",
             "2026-11-02T08:00:00Z",
         ),
-        a_call_as(SHARED, "i-0123456789abcdef0", "ASIASHAREDEC2", "2026-11-02T08:01:00Z"),
-        an_assume_role_with_saml("carol", SHARED, "ASIASHAREDSAML", "2026-11-02T09:00:00Z"),
-        a_call_as(SHARED, "carol", "ASIASHAREDSAML", "2026-11-02T09:01:00Z"),
+        a_call_as(SHARED_APP, "i-0123456789abcdef0", "ASIASHAREDEC2", "2026-11-02T08:01:00Z"),
+        an_assume_role_with_saml("carol", SHARED_APP, "ASIASHAREDSAML", "2026-11-02T09:00:00Z"),
+        a_call_as(SHARED_APP, "carol", "ASIASHAREDSAML", "2026-11-02T09:01:00Z"),
         an_assume_role_with_web_identity(
-            "repo:acme/web:ref:refs/heads/main", SHARED, "ASIASHAREDWEB", "2026-11-02T10:00:00Z"
+            "repo:acme/web:ref:refs/heads/main", SHARED_APP, "ASIASHAREDWEB", "2026-11-02T10:00:00Z"
         ),
-        a_call_as(SHARED, "GitHubActions", "ASIASHAREDWEB", "2026-11-02T10:01:00Z"),
+        a_call_as(SHARED_APP, "GitHubActions", "ASIASHAREDWEB", "2026-11-02T10:01:00Z"),
         an_assume_role_with_web_identity(
             "repo:acme/billing:ref:refs/heads/main",
-            SHARED,
+            SHARED_APP,
             "ASIASHAREDBILL",
             "2026-11-02T11:00:00Z",
         ),
-        a_call_as(SHARED, "GitHubActions", "ASIASHAREDBILL", "2026-11-02T11:01:00Z"),
+        a_call_as(SHARED_APP, "GitHubActions", "ASIASHAREDBILL", "2026-11-02T11:01:00Z"),
         # orders-lambda: one execution role behind two functions.
         an_assume_role_by_service(
             "lambda.amazonaws.com", ORDERS, "awslambda_1", "ASIAORDERSONE", "2026-11-02T12:00:00Z"
@@ -418,7 +418,7 @@ def test_a_role_session_is_linked_to_a_real_assume_role_by_its_access_key(tmp_pa
 
 
 def test_a_role_assumed_by_ec2_a_person_and_two_pipelines_is_shared(scenario_lake):
-    shared = {r["role_arn"]: r for r in rows_of("shared_roles", scenario_lake)}[SHARED]
+    shared = {r["role_arn"]: r for r in rows_of("shared_roles", scenario_lake)}[SHARED_APP]
     assert shared["shared_by"] == ["paths", "web_identity_subjects"]
     assert shared["paths"] == ["deployer", "human", "workload"]
     assert shared["events_by_path"] == "deployer 2, human 1, workload 1"
