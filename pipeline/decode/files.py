@@ -72,6 +72,10 @@ class Decoded:
     # caller batches them (decode_bytes(batched=True)).
     fast: Parsed | None = None
     fast_table: pa.Table | None = None
+    quarantined: list[QuarantinedRecord] = field(default_factory=list)
+    records_in: int = 0
+    filtered: int = 0
+    member_uris: list[str] = field(default_factory=list)
 
     @property
     def events(self) -> int:
@@ -84,11 +88,6 @@ class Decoded:
         if self.fast_table is not None:
             return self.fast_table
         return to_table([self.fast]) if self.fast is not None else rows_to_table(self.rows)
-
-    quarantined: list[QuarantinedRecord] = field(default_factory=list)
-    records_in: int = 0
-    filtered: int = 0
-    member_uris: list[str] = field(default_factory=list)
 
 
 class _BadFile(Exception):

@@ -66,6 +66,7 @@ def commit(lake: Lake, table_name: str, staged: list[Staged], run_id: str) -> Co
     empty = str(run_dir / f"{table_name.rsplit('.', 1)[-1]}-empty.parquet")
     pq.write_table(TABLES[table_name].empty_table(), empty)
     committed: list[Staged] = []
+    actions_table = lake.catalog().load_table(ACTIONS_TABLE) if table_name == EVENTS_TABLE else None
     try:
         for day in days:
             files = sorted(by_day[day], key=lambda s: s.path)  # RUN-SEQ: source order
@@ -86,7 +87,8 @@ def commit(lake: Lake, table_name: str, staged: list[Staged], run_id: str) -> Co
                 if s.path not in dropped:
                     committed.append(s)
                 elif dropped[s.path] < s.rows:
-                    committed.append(_rewrite(con, lake, table, s))
+                    rows = s.rows - dropped[s.path]
+                    committed.append(_rewrite(con, s, rows, table, actions_table))
                 else:
                     _remove(s)
     finally:
@@ -116,9 +118,11 @@ def _add(lake: Lake, table_name: str, data_files: list[Any], run_id: str) -> Non
                 append.append_data_file(data_file)
 
 
-def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, table: Any, s: Staged) -> Staged:
-    """The file without its duplicate rows (and its actions file without theirs), under new
-    names; the originals, referenced by nothing, are deleted."""
+def _rewrite(
+    con: duckdb.DuckDBPyConnection, s: Staged, rows: int, table: Any, actions_table: Any
+) -> Staged:
+    """The file without its duplicate rows, ``rows`` left (and its actions file without theirs),
+    under new names; the originals, referenced by nothing, are deleted."""
     path = Path(s.path)
     target = path.with_name(f"{path.stem}-d.parquet")
     con.sql(_sql("staged_rows_kept"), params={"file": s.path}).write_parquet(
@@ -134,7 +138,6 @@ def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, table: Any, s: Staged) 
             params={"events_file": s.path, "actions_file": s.actions_path},
         ).write_parquet(actions_target, compression="zstd", row_group_size=REWRITE_ROW_GROUP)
     _remove(s)
-    rows = pq.ParquetFile(target).metadata.num_rows
     return Staged(
         s.table,
         s.day,
@@ -142,9 +145,7 @@ def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, table: Any, s: Staged) 
         rows,
         _entry(table, target),
         actions_target,
-        _entry(lake.catalog().load_table(ACTIONS_TABLE), Path(actions_target))
-        if actions_target
-        else None,
+        _entry(actions_table, Path(actions_target)) if actions_target else None,
     )
 
 

@@ -41,15 +41,16 @@ INPUT_COLUMNS = list(dict.fromkeys(_EVENT_COLUMNS + list(MAPPING_INPUTS)))
 INLINE_FILES = 4  # fewer files than this are mapped in-process
 MAP_BATCH_ROWS = 16_384
 
-# The inputs that make nearly every event distinct (its JSON objects), and the others.
+# The inputs that make nearly every event distinct (its JSON objects), and where the others
+# stand in a MAPPING_INPUTS tuple.
 _WIDE = ("request_parameters", "resources")
-_NARROW = [name for name in MAPPING_INPUTS if name not in _WIDE]
+_NARROW_AT = [i for i, name in enumerate(MAPPING_INPUTS) if name not in _WIDE]
 # Mappings kept per process, so trails' repeated calls (pollers, agents, one role's routine)
-# are mapped once: by the narrow inputs, for calls whose mapping reads no JSON object (None
-# there: it does), and by all inputs. The second holds JSON text, so it is kept smaller.
+# are mapped once: by the other inputs, for calls whose mapping reads no JSON object, and by
+# all inputs for the rest. The second holds JSON text, so it is kept smaller.
 _NARROW_LIMIT = 100_000
 _WIDE_LIMIT = 20_000
-_by_narrow: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...] | None] = {}
+_by_narrow: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}
 _by_all: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}
 
 
@@ -106,15 +107,11 @@ _MAPPED_COLUMNS = (
 )
 
 
-_WIDE_AT = [MAPPING_INPUTS.index(name) for name in _WIDE]
-_NARROW_AT = [MAPPING_INPUTS.index(name) for name in _NARROW]
-
-
 def _mapping_of(key: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
     """The action rows of one distinct combination of MAPPING_INPUTS (``key``, in that order).
     Calls alike but for their JSON objects share one mapping when it reads neither object."""
     narrow = tuple(key[i] for i in _NARROW_AT)
-    mapped = _by_narrow.get(narrow)  # None: not seen, or its mapping reads an object
+    mapped = _by_narrow.get(narrow)
     if mapped is None:
         mapped = _by_all.get(key)
     if mapped is None:
@@ -122,7 +119,6 @@ def _mapping_of(key: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
         mapped = _mapped_rows(row)
         if row.read_wide:
             _by_all[key] = mapped
-            _by_narrow.setdefault(narrow, None)
         else:
             _by_narrow[narrow] = mapped
     return mapped

@@ -49,6 +49,28 @@ def test_overlapping_sources_count_duplicates_instead_of_writing_them(cli, tmp_p
     assert reconciles(second)
 
 
+def test_a_file_holding_some_events_the_lake_has_lands_only_its_new_ones_with_their_actions(
+    cli, tmp_path, lake_dir
+):
+    old, new = an_event(), an_event(eventName="GetBucketAcl")
+    given_delivery_file(tmp_path / "first", [old])
+    given_delivery_file(tmp_path / "second", [old, new])
+    cli.json("ingest", tmp_path / "first", "--lake", lake_dir)
+    second = cli.json("ingest", tmp_path / "second", "--lake", lake_dir)
+    assert (second["events_written"], second["duplicates"]) == (1, 1)
+    assert [e["event_id"] for e in events_in(lake_dir)] == sorted([old["eventID"], new["eventID"]])
+    actions = api.run_sql(
+        "select event_id, action from event_actions order by event_id", lake_dir
+    ).to_pylist()
+    assert actions == sorted(
+        [
+            {"event_id": old["eventID"], "action": "s3:ListAllMyBuckets"},
+            {"event_id": new["eventID"], "action": "s3:GetBucketAcl"},
+        ],
+        key=lambda row: row["event_id"],
+    )
+
+
 def test_the_same_event_for_two_recipient_accounts_is_two_events(cli, tmp_path, lake_dir):
     event = an_event()
     given_delivery_file(tmp_path / "logs", [event, {**event, "recipientAccountId": "444455556666"}])
