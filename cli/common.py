@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from enum import Enum
 from typing import Annotated, Any
 
 import typer
 
 from trailwise.pipeline.errors import TrailwiseError
+from trailwise.pipeline.lake import CatalogConfig, Lake
 
 from . import render
 
@@ -18,11 +19,57 @@ from . import render
 debug = False
 
 LakeOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
-        "--lake", envvar="TRAILWISE_LAKE", help="Lake directory [default: ./trailwise-lake]."
+        "--lake",
+        envvar="TRAILWISE_LAKE",
+        help="Lake directory or s3://BUCKET/PREFIX [default: ./trailwise-lake].",
     ),
 ]
+
+
+class CatalogKind(str, Enum):
+    sql = "sql"
+    glue = "glue"
+    rest = "rest"
+
+
+CatalogOpt = Annotated[
+    CatalogKind | None,
+    typer.Option(
+        "--catalog",
+        envvar="TRAILWISE_CATALOG",
+        help="Catalog of the lake's tables: sql (SQLite in a local lake), glue or rest "
+        "[default: what the lake was created with, else sql].",
+    ),
+]
+CatalogUriOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--catalog-uri",
+        envvar="TRAILWISE_CATALOG_URI",
+        help="sql: a SQLAlchemy URL (a shared database); rest: the catalog's URL.",
+    ),
+]
+NamespaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--namespace",
+        envvar="TRAILWISE_NAMESPACE",
+        help="Glue database / Iceberg namespace of the tables [default: trailwise].",
+    ),
+]
+
+
+def open_lake(
+    lake: str | None,
+    catalog: CatalogKind | None,
+    catalog_uri: str | None,
+    namespace: str | None,
+) -> Lake:
+    """The lake the options name (nothing is read or created yet)."""
+    kind = catalog.value if catalog is not None else None
+    return Lake(lake, CatalogConfig(kind, catalog_uri, namespace))
 
 
 @contextmanager

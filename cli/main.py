@@ -18,7 +18,15 @@ from trailwise.pipeline.policy.trust import render_text as trust_text
 from trailwise.pipeline.timeutil import parse_when
 
 from . import common, render
-from .common import LakeOpt, echo_json, reporting
+from .common import (
+    CatalogOpt,
+    CatalogUriOpt,
+    LakeOpt,
+    NamespaceOpt,
+    echo_json,
+    open_lake,
+    reporting,
+)
 from .policy import policy_app
 
 app = typer.Typer(
@@ -60,6 +68,9 @@ def ingest(
         list[str], typer.Argument(help="Folders, files or s3://BUCKET[/PREFIX] of CloudTrail logs.")
     ],
     lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
     since: Annotated[
         str | None, typer.Option(help="Keep events at or after: DATE, ISO time or 30d.")
     ] = None,
@@ -95,6 +106,7 @@ def ingest(
     could not be read (named in the summary, retried by the next run); 1 error.
     """
     with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
         if external_id and not role_arn:
             raise api.UsageError("--external-id needs --role-arn")
         progress = (
@@ -177,6 +189,9 @@ def query(
         str | None, typer.Option("--sql", help="Read-only SQL over the 'events' view.")
     ] = None,
     lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
     since: Annotated[str | None, typer.Option(help="Sets $since: DATE, ISO time or 30d.")] = None,
     until: Annotated[
         str | None, typer.Option(help="Sets $until (a DATE includes that day).")
@@ -191,6 +206,7 @@ def query(
 ) -> None:
     """Run a named query or read-only SQL over the lake."""
     with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
         if (name is None) == (sql is None):
             raise api.UsageError("give either a query NAME or --sql")
         if fmt is TableFormat.parquet and output is None:
@@ -225,10 +241,14 @@ def list_queries() -> None:
 @app.command()
 def status(
     lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
     fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
     """What the lake holds and what the last runs did."""
     with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
         info = api.status(lake)
     if fmt is SummaryFormat.json:
         echo_json(info)
@@ -272,10 +292,14 @@ def _print_status(info: dict[str, Any]) -> None:
 @app.command()
 def compact(
     lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
     fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
     """Merge each day's small files (rows unchanged) and drop expired snapshots' files."""
     with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
         result = api.compact(lake)
     if fmt is SummaryFormat.json:
         echo_json(result.to_dict())
@@ -290,10 +314,14 @@ def compact(
 @app.command()
 def remap(
     lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
     fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
     """Re-derive every event's IAM actions from the lake (after the mapping improved)."""
     with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
         result = api.remap(lake)
     if fmt is SummaryFormat.json:
         echo_json(result.to_dict())
@@ -316,6 +344,9 @@ def iam_load(
         Path | None, typer.Argument(help="Output of 'aws iam get-account-authorization-details'.")
     ] = None,
     lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
     from_aws: Annotated[
         bool, typer.Option("--from-aws", help="Fetch the snapshot with boto3 instead.")
     ] = False,
@@ -333,6 +364,7 @@ def iam_load(
 ) -> None:
     """Load an IAM snapshot (one or several accounts) and the permissions it grants."""
     with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
         if not from_aws and (profile or role_arn or endpoint_url):
             raise api.UsageError("--profile, --role-arn and --endpoint-url go with --from-aws")
         aws = api.S3Config(endpoint_url, profile, None, role_arn) if from_aws else None
@@ -384,12 +416,16 @@ def permissions_ingest(
 @app.command()
 def demo(
     lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
     sample_logs: Annotated[Path, typer.Option(help="The sample delivery tree to serve.")] = Path(
         "sample_logs"
     ),
 ) -> None:
     """Serve sample_logs/ from an in-process S3 emulator on 127.0.0.1 and ingest it via s3://."""
     with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
         result = api.demo(sample_logs, lake)
     typer.echo(
         f"S3 emulator at {result.endpoint}: uploaded {result.objects_uploaded} objects to "

@@ -20,7 +20,15 @@ from trailwise.pipeline.policy.diff import render_text as diff_text
 from trailwise.pipeline.policy.trust import render_text as trust_text
 from trailwise.pipeline.timeutil import parse_when
 
-from .common import LakeOpt, echo_json, reporting
+from .common import (
+    CatalogOpt,
+    CatalogUriOpt,
+    LakeOpt,
+    NamespaceOpt,
+    echo_json,
+    open_lake,
+    reporting,
+)
 
 policy_app = typer.Typer(
     help="Least-privilege IAM policies from the lake.",
@@ -72,6 +80,9 @@ class PolicyFormat(str, Enum):
 def suggest_command(
     principal_arn: Annotated[str, typer.Argument(help="ARN of the IAM role or user.")],
     lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     resources: Annotated[
@@ -112,6 +123,7 @@ def suggest_command(
     met. Notes (splits, * fallbacks, denied calls left out) go to stderr.
     """
     with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
         result = api.policy_suggest(
             principal_arn,
             lake,
@@ -159,6 +171,9 @@ def explain_text(result: Suggestion) -> str:
 def diff_command(
     principal_arn: Annotated[str, typer.Argument(help="ARN of the IAM role or user.")],
     lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     fmt: Annotated[ReportFormat, typer.Option("--format", help="text or json.")] = (
@@ -180,6 +195,7 @@ def diff_command(
     become redundant, and the replacement policies with the removals applied.
     """
     with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
         result = api.policy_diff(
             principal_arn, lake, since=parse_when(since), until=parse_when(until, end_of_day=True)
         )
@@ -194,6 +210,9 @@ def diff_command(
 def trust_command(
     role_arn: Annotated[str, typer.Argument(help="ARN of the IAM role.")],
     lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     fmt: Annotated[
@@ -209,6 +228,7 @@ def trust_command(
     """Who really assumed a role, the trust policy restricted to them, and what is wrong with
     the current one (wildcards, whole accounts, unused principals, missing conditions)."""
     with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
         result = api.policy_trust(
             role_arn, lake, since=parse_when(since), until=parse_when(until, end_of_day=True)
         )
@@ -232,6 +252,9 @@ def trust_command(
 def bulk_command(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the files and index into.")],
     lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     account: Annotated[str | None, typer.Option(help="Only principals of this account.")] = None,
@@ -252,6 +275,7 @@ def bulk_command(
     filters: one file each per principal under OUT/ACCOUNT/, plus OUT/index.csv and index.json
     with the size of each reduction. Exits 2 when some principals could not be judged."""
     with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
         result = api.policy_bulk(
             out,
             lake,

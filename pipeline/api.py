@@ -13,9 +13,12 @@ from trailwise.pipeline import ingest as _ingest
 from trailwise.pipeline import query
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.ingest import FIRST_RUN_DAYS, Window, open_sources
-from trailwise.pipeline.lake import Lake, actions, maintenance
+from trailwise.pipeline.lake import Lake, actions, as_lake, maintenance
 from trailwise.pipeline.policy import permissions
 from trailwise.pipeline.sources.s3 import S3Config
+
+# A lake: opened (a Lake), or named by its root (None: --lake's default).
+LakeLike = Lake | str | Path | None
 
 __all__ = [
     "S3Config",
@@ -39,7 +42,7 @@ __all__ = [
 
 def ingest(
     specs: Sequence[str],
-    lake: str | Path | None = None,
+    lake: LakeLike = None,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -54,22 +57,20 @@ def ingest(
 
     ``workers`` is how many objects are read (downloaded) at once; decoding uses every CPU.
     """
-    target = Lake(lake)
+    target = as_lake(lake)
     window = Window(since, until, frozenset(accounts), frozenset(regions))
     sources = open_sources(specs, target, window, s3, first_run_days)
     return _ingest.ingest(sources, target, window, workers, progress)
 
 
-def run_sql(sql: str, lake: str | Path | None = None) -> pa.Table:
+def run_sql(sql: str, lake: LakeLike = None) -> pa.Table:
     """Read-only SQL over the ``events`` view."""
-    return query.run_sql(Lake(lake), sql)
+    return query.run_sql(as_lake(lake), sql)
 
 
-def run_named(
-    name: str, lake: str | Path | None = None, params: dict[str, Any] | None = None
-) -> pa.Table:
+def run_named(name: str, lake: LakeLike = None, params: dict[str, Any] | None = None) -> pa.Table:
     """A named query from ``queries/`` with bound parameters."""
-    return query.run_named(Lake(lake), name, params)
+    return query.run_named(as_lake(lake), name, params)
 
 
 def list_queries() -> list[query.NamedQuery]:
@@ -77,14 +78,14 @@ def list_queries() -> list[query.NamedQuery]:
     return list(query.named_queries().values())
 
 
-def status(lake: str | Path | None = None) -> dict[str, Any]:
+def status(lake: LakeLike = None) -> dict[str, Any]:
     """What the lake holds and what its last runs did."""
-    return maintenance.status(Lake(lake))
+    return maintenance.status(as_lake(lake))
 
 
 def iam_load(
     path: str | Path | None,
-    lake: str | Path | None = None,
+    lake: LakeLike = None,
     captured_at: datetime | None = None,
     aws: S3Config | None = None,
 ) -> Any:
@@ -94,7 +95,7 @@ def iam_load(
     if (path is None) == (aws is None):
         raise UsageError("give either a snapshot FILE or --from-aws")
     return load_into_lake(
-        Lake(lake), Path(path).expanduser() if path is not None else None, captured_at, aws
+        as_lake(lake), Path(path).expanduser() if path is not None else None, captured_at, aws
     )
 
 
@@ -105,59 +106,59 @@ def ingest_permissions(
     return permissions.ingest_policy(bucket, prefix, kms_key, role_arn)
 
 
-def demo(sample_logs: str | Path, lake: str | Path | None = None) -> Any:
+def demo(sample_logs: str | Path, lake: LakeLike = None) -> Any:
     """Serve ``sample_logs`` from an in-process S3 emulator and ingest it through s3://."""
     from trailwise.pipeline.demo import run_demo
 
-    return run_demo(Path(sample_logs), Lake(lake))
+    return run_demo(Path(sample_logs), as_lake(lake))
 
 
-def remap(lake: str | Path | None = None) -> actions.SyncResult:
+def remap(lake: LakeLike = None) -> actions.SyncResult:
     """Re-derive every event's IAM actions from the lake, in one commit."""
-    target = Lake(lake).require()
+    target = as_lake(lake).require()
     with target.lock():
         return actions.sync(target, full=True)
 
 
-def compact(lake: str | Path | None = None) -> maintenance.CompactResult:
+def compact(lake: LakeLike = None) -> maintenance.CompactResult:
     """Merge small files per day and drop what old snapshots no longer need."""
-    return maintenance.compact(Lake(lake))
+    return maintenance.compact(as_lake(lake))
 
 
-def policy_suggest(principal_arn: str, lake: str | Path | None = None, **options: Any) -> Any:
+def policy_suggest(principal_arn: str, lake: LakeLike = None, **options: Any) -> Any:
     """The least-privilege policy of a role or user; options as :func:`policy.suggest`."""
     from trailwise.pipeline.policy import suggest
 
-    return suggest(Lake(lake), principal_arn, **options)
+    return suggest(as_lake(lake), principal_arn, **options)
 
 
 def policy_diff(
     principal_arn: str,
-    lake: str | Path | None = None,
+    lake: LakeLike = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Any:
     """Today's grants of a role or user against its use: what to cut, keep, cannot judge."""
     from trailwise.pipeline.policy.diff import diff
 
-    return diff(Lake(lake), principal_arn, since=since, until=until)
+    return diff(as_lake(lake), principal_arn, since=since, until=until)
 
 
 def policy_trust(
     role_arn: str,
-    lake: str | Path | None = None,
+    lake: LakeLike = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Any:
     """Who really assumed a role, the trust policy admitting exactly them, and findings."""
     from trailwise.pipeline.policy.trust import suggest_trust
 
-    return suggest_trust(Lake(lake), role_arn, since=since, until=until)
+    return suggest_trust(as_lake(lake), role_arn, since=since, until=until)
 
 
-def policy_bulk(out_dir: str | Path, lake: str | Path | None = None, **options: Any) -> Any:
+def policy_bulk(out_dir: str | Path, lake: LakeLike = None, **options: Any) -> Any:
     """Suggestions and diffs of every matching principal into ``out_dir``; see
     :func:`policy.bulk.bulk`."""
     from trailwise.pipeline.policy.bulk import bulk
 
-    return bulk(Lake(lake), out_dir, **options)
+    return bulk(as_lake(lake), out_dir, **options)

@@ -16,6 +16,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trailwise.pipeline.errors import LakeError
 from trailwise.pipeline.lake import Lake
 from trailwise.pipeline.mapping import mapping_version
 
@@ -69,14 +70,15 @@ def compute() -> pa.Table:
 def table(lake: Lake) -> pa.Table:
     """The observable actions for the current mapping, from the lake's cache or computed (and
     cached when the lake is writable)."""
-    path = lake.root / "iam" / f"observable-{mapping_version()}.parquet"
-    if path.exists():
-        return pq.read_table(path)
+    key = f"iam/observable-{mapping_version()}.parquet"
+    with contextlib.suppress(OSError, LakeError):
+        cached = lake.store.read(key)
+        if cached is not None:
+            return pq.read_table(pa.BufferReader(cached))
     result = compute()
     # A read-only lake still answers, just more slowly.
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        pq.write_table(result, tmp)
-        tmp.replace(path)
+    with contextlib.suppress(OSError, LakeError):
+        sink = pa.BufferOutputStream()
+        pq.write_table(result, sink)
+        lake.store.write(key, sink.getvalue().to_pybytes())
     return result

@@ -8,9 +8,7 @@ with the latest capture time (:func:`latest_tables`).
 
 from __future__ import annotations
 
-import shutil
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +16,6 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.iam import observable
@@ -26,7 +23,7 @@ from trailwise.pipeline.iam.expand import expand_all
 from trailwise.pipeline.iam.model import Snapshot
 from trailwise.pipeline.iam.snapshot import load_authorization_details, load_file
 from trailwise.pipeline.iam.tables import to_tables
-from trailwise.pipeline.lake import Lake, write_atomic
+from trailwise.pipeline.lake import Lake
 from trailwise.pipeline.mapping import action_info
 
 FORMAT_VERSION = 1
@@ -77,8 +74,7 @@ class IamLoadResult:
         return asdict(self)
 
 
-def iam_dir(lake: Lake) -> Path:
-    return lake.root / "iam"
+IAM_KEY = "iam"  # under the lake's root: iam/SNAPSHOT/{TABLE.parquet, manifest.json}
 
 
 def grants_table(snapshot: Snapshot) -> pa.Table:
@@ -135,48 +131,49 @@ def load_into_lake(
     )
     lake.create()
     with lake.lock():
-        target = iam_dir(lake) / snapshot.snapshot_id
-        if (target / "manifest.json").exists():
-            stored = orjson.loads((target / "manifest.json").read_bytes())
+        folder = f"{IAM_KEY}/{snapshot.snapshot_id}"
+        stored_manifest = lake.store.read(f"{folder}/manifest.json")
+        if stored_manifest is not None:
+            stored = orjson.loads(stored_manifest)
             result.is_new = False
             result.captured_at = stored["captured_at"]
             result.seconds = round(time.perf_counter() - started, 3)
             return result
         tables = to_tables(snapshot)
         tables["grants"] = grants_table(snapshot)
-        tmp = iam_dir(lake) / f".{snapshot.snapshot_id}.{uuid.uuid4().hex[:8]}.tmp"
-        tmp.mkdir(parents=True)
-        try:
-            for name in TABLES:
-                pq.write_table(tables[name], tmp / f"{name}.parquet", compression="zstd")
-                result.rows[name] = tables[name].num_rows
-            manifest = {
-                "format_version": FORMAT_VERSION,
-                "snapshot_id": snapshot.snapshot_id,
-                "captured_at": result.captured_at,
-                "accounts": result.accounts,
-                "source": result.source,
-                "rows": result.rows,
-            }
-            write_atomic(tmp / "manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-            shutil.rmtree(target, ignore_errors=True)  # a folder without manifest: a dead load
-            tmp.rename(target)
-            observable.table(lake)  # computed once per mapping version, for the queries
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        # The manifest is written last: a snapshot without one is a load that died, whose
+        # files the next load of it overwrites, and which no reader sees.
+        for name in TABLES:
+            lake.store.write_parquet(
+                tables[name], lake.store.uri(f"{folder}/{name}.parquet"), compression="zstd"
+            )
+            result.rows[name] = tables[name].num_rows
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "snapshot_id": snapshot.snapshot_id,
+            "captured_at": result.captured_at,
+            "accounts": result.accounts,
+            "source": result.source,
+            "rows": result.rows,
+        }
+        lake.store.write(
+            f"{folder}/manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
+        )
+        observable.table(lake)  # computed once per mapping version, for the queries
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 
 
 def manifests(lake: Lake) -> list[dict[str, Any]]:
     """Every complete snapshot's manifest, oldest capture first."""
-    root = iam_dir(lake)
-    found = (
-        [orjson.loads(p.read_bytes()) for p in root.glob("*/manifest.json")]
-        if root.exists()
-        else []
-    )
+    base = lake.store.uri(IAM_KEY) + "/"
+    found = []
+    for listed in lake.store.list(IAM_KEY):
+        key = listed.uri.removeprefix(base)
+        if key.count("/") == 1 and key.endswith("/manifest.json"):
+            data = lake.store.read(f"{IAM_KEY}/{key}")
+            if data is not None:
+                found.append(orjson.loads(data))
     return sorted(found, key=lambda m: (m["captured_at"], m["snapshot_id"]))
 
 
@@ -209,7 +206,7 @@ def require_snapshot(lake: Lake) -> None:
 
 
 def table_files(lake: Lake, name: str, snapshot_ids: list[str]) -> list[str]:
-    return [str(iam_dir(lake) / sid / f"{name}.parquet") for sid in sorted(set(snapshot_ids))]
+    return [lake.store.uri(f"{IAM_KEY}/{sid}/{name}.parquet") for sid in sorted(set(snapshot_ids))]
 
 
 def fetch_from_aws(config: Any) -> dict[str, Any]:

@@ -100,7 +100,11 @@ def open_sources(
                 f"unsupported source {spec!r}", hint="pass a folder, file or s3:// URI"
             )
         else:
-            sources.append(LocalSource(Path(spec).expanduser(), exclude=lake.root))
+            sources.append(
+                LocalSource(
+                    Path(spec).expanduser(), exclude=Path(lake.root) if lake.is_local else None
+                )
+            )
     return sources
 
 

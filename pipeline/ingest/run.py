@@ -79,27 +79,27 @@ def ingest(
         "until": f"{window.until:%Y-%m-%dT%H:%M:%SZ}" if window.until else None,
     }
     started_at = now_iso()
+    if processes > 1:
+        start_processes()  # its imports overlap the catalog's and the listing
     lake.create()
     with lake.lock():
         lake.sweep_unfinished()
         run_dir = lake.staging_dir / run_id
         run_dir.mkdir(parents=True)
-        quarantine_dir = lake.quarantine_dir / run_id
+        quarantine = f"{lake.quarantine_key}/{run_id}"
         try:
-            if processes > 1:
-                start_processes()
+            lake.migrate_state()
             todo = plan(sources, lake, window, result)
             result.phase_seconds["list"] = round(time.perf_counter() - started, 3)
             tables = {
-                name: lake.catalog().load_table(name)
-                for name in (EVENTS_TABLE, ACTIONS_TABLE, AGGREGATED_TABLE)
+                name: lake.load(name) for name in (EVENTS_TABLE, ACTIONS_TABLE, AGGREGATED_TABLE)
             }
             targets = Targets(
                 run_id,
-                str(quarantine_dir),
+                lake.store,
+                quarantine,
                 {name: lake.data_dir(name) for name in tables},
                 {name: table.metadata for name, table in tables.items()},
-                tables[EVENTS_TABLE].io,
             )
             outcomes, staged = decode_all(
                 todo, targets, window, processes, readers, progress, started
@@ -119,8 +119,8 @@ def ingest(
             mapped = actions.sync(lake, processes)
             result.action_rows_written = mapped.rows_written
             result.phase_seconds["map"] = mapped.seconds
-            if quarantine_dir.exists():
-                result.quarantine_dir = str(quarantine_dir)
+            if next(iter(lake.store.list(quarantine)), None) is not None:
+                result.quarantine_dir = lake.store.uri(quarantine)
             result.seconds = time.perf_counter() - started
             lake.append_run(
                 {

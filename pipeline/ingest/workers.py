@@ -29,7 +29,6 @@ from typing import Any, NamedTuple
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from trailwise.pipeline.decode import Decoded, Row, decode_bytes
 from trailwise.pipeline.decode.aggregated import aggregated_to_table
@@ -37,8 +36,10 @@ from trailwise.pipeline.decode.fast import NotFast, to_table
 from trailwise.pipeline.errors import SourceReadError
 from trailwise.pipeline.ingest.plan import Window
 from trailwise.pipeline.ingest.result import FileOutcome, IngestProgress, Progress
-from trailwise.pipeline.lake import ACTIONS_TABLE, AGGREGATED_TABLE, EVENTS_TABLE, write_atomic
+from trailwise.pipeline.lake import ACTIONS_TABLE, AGGREGATED_TABLE, EVENTS_TABLE
 from trailwise.pipeline.lake.actions import map_table
+from trailwise.pipeline.lake.io import iceberg_uri
+from trailwise.pipeline.lake.store import Store
 from trailwise.pipeline.sources import Source, SourceObject, keys
 from trailwise.pipeline.timeutil import now_iso
 
@@ -57,10 +58,10 @@ class Targets:
     entries, made where the file was written), and the run's own names."""
 
     run_id: str
-    quarantine_dir: str
-    data_dirs: dict[str, str]  # table -> its data folder
+    store: Store  # the lake's files
+    quarantine: str  # the run's quarantine folder, a key of ``store``
+    data_dirs: dict[str, str]  # table -> its data folder (a path or URI)
     metadata: dict[str, Any]  # table -> its Iceberg TableMetadata
-    io: Any  # the tables' FileIO
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,8 @@ class _ChunkDecoder:
     def __init__(self, chunk: _Chunk) -> None:
         self.chunk = chunk
         self.keep = None if chunk.window.is_open else chunk.window
-        self.quarantine_dir = Path(chunk.targets.quarantine_dir)
+        self.store = chunk.targets.store
+        self.quarantine = chunk.targets.quarantine
         self.tables: list[pa.Table] = []
         self.aggregated: list[Row] = []
         self.outcomes: list[FileOutcome] = []
@@ -272,7 +274,7 @@ class _ChunkDecoder:
             self.tables.append(decoded.table())
         self.aggregated.extend(decoded.aggregated)
         if decoded.kind == "quarantined":
-            _quarantine_file(self.quarantine_dir, obj, data, decoded)
+            _quarantine_file(self.store, self.quarantine, obj, data, decoded)
         for q in decoded.quarantined:
             outcome.record_reasons[_reason_class(q.reason)] += 1
             self.bad_records.append(
@@ -288,8 +290,10 @@ def _decode_chunk_files(chunk: _Chunk) -> _ChunkResult:
         decoder.add(obj, data, error)
     decoder.flush()
     if decoder.bad_records:
-        path = decoder.quarantine_dir / f"records-{chunk.seq:06d}.ndjson"
-        write_atomic(path, b"\n".join(decoder.bad_records) + b"\n")
+        decoder.store.write(
+            f"{decoder.quarantine}/records-{chunk.seq:06d}.ndjson",
+            b"\n".join(decoder.bad_records) + b"\n",
+        )
     staged = []
     if decoder.tables:
         events = first_copies(pa.concat_tables(decoder.tables))
@@ -327,48 +331,30 @@ def _write(table_name: str, table: pa.Table, chunk: _Chunk) -> list[Staged]:
     staged = []
     for day in sorted(pc.unique(days).to_pylist()):
         part = table if pc.count_distinct(days).as_py() == 1 else table.filter(pc.equal(days, day))
-        path = Path(targets.data_dirs[table_name]) / f"event_date={day}" / f"{name}.parquet"
+        path = f"{targets.data_dirs[table_name]}/event_date={day}/{name}.parquet"
         data_file = write_data_file(part, path, targets, table_name)
         actions_path = actions_file = None
         if table_name == EVENTS_TABLE:
-            actions_path = (
-                Path(targets.data_dirs[ACTIONS_TABLE])
-                / f"event_date={day}"
-                / f"{name}~{targets.run_id}.parquet"
-            )
+            actions_dir = f"{targets.data_dirs[ACTIONS_TABLE]}/event_date={day}"
+            actions_path = f"{actions_dir}/{name}~{targets.run_id}.parquet"
             actions_file = write_data_file(map_table(part), actions_path, targets, ACTIONS_TABLE)
         staged.append(
-            Staged(
-                table_name,
-                str(day),
-                str(path),
-                part.num_rows,
-                data_file,
-                str(actions_path) if actions_path else None,
-                actions_file,
-            )
+            Staged(table_name, str(day), path, part.num_rows, data_file, actions_path, actions_file)
         )
     return staged
 
 
-def write_data_file(table: pa.Table, path: Path, targets: Targets, table_name: str) -> Any:
+def write_data_file(table: pa.Table, path: str, targets: Targets, table_name: str) -> Any:
     """Write one data file and return its Iceberg entry, with statistics from the footer the
     writer just made (nothing is read back).
 
     zstd level 1 here: writing is on the ingest's critical path; ``compact`` rewrites at the
     table's level 3.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    collected: list[Any] = []
-    pq.write_table(
-        table,
-        path,
-        compression="zstd",
-        compression_level=1,
-        row_group_size=ROW_GROUP,
-        metadata_collector=collected,
+    footer, size = targets.store.write_parquet(
+        table, path, compression="zstd", compression_level=1, row_group_size=ROW_GROUP
     )
-    return _entry(targets, table_name, f"file://{path}", collected[0], path.stat().st_size)
+    return _entry(targets, table_name, iceberg_uri(path), footer, size)
 
 
 _plans: dict[tuple[str, int], tuple[Any, Any]] = {}
@@ -457,7 +443,9 @@ def _reason_class(reason: str) -> str:
     return _QUOTED.sub(lambda m: "line …" if m.group(0).startswith("line") else "'…'", reason)
 
 
-def _quarantine_file(qdir: Path, obj: SourceObject, data: bytes, decoded: Decoded) -> None:
+def _quarantine_file(
+    store: Store, quarantine: str, obj: SourceObject, data: bytes, decoded: Decoded
+) -> None:
     """Copy an unreadable file into quarantine with a reason file beside it.
 
     The stored name is the object's base name, sanitised, behind a hash of its URI: a key like
@@ -465,7 +453,7 @@ def _quarantine_file(qdir: Path, obj: SourceObject, data: bytes, decoded: Decode
     """
     digest = hashlib.sha256(obj.uri.encode()).hexdigest()[:12]
     base = _UNSAFE.sub("_", obj.uri.rsplit("/", 1)[-1])[:120] or "object"
-    target = qdir / "files" / f"{digest}-{base}"
-    write_atomic(target, data)
+    target = f"{quarantine}/files/{digest}-{base}"
+    store.write(target, data)
     reason = {"uri": obj.uri, "reason": decoded.reason, "size": obj.size, "at": now_iso()}
-    write_atomic(target.with_name(target.name + ".reason.json"), orjson.dumps(reason))
+    store.write(f"{target}.reason.json", orjson.dumps(reason))

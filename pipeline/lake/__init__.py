@@ -9,7 +9,14 @@ compacts it; :mod:`.io` holds the helpers every writer shares.
 from __future__ import annotations
 
 from trailwise.pipeline.lake.io import duckdb_connect, local_path, new_run_id, write_atomic
-from trailwise.pipeline.lake.lake import DEFAULT_LAKE, FORMAT_VERSION, DayFiles, Lake, as_lake
+from trailwise.pipeline.lake.lake import (
+    DEFAULT_LAKE,
+    FORMAT_VERSION,
+    CatalogConfig,
+    DayFiles,
+    Lake,
+    as_lake,
+)
 from trailwise.pipeline.lake.tables import ACTIONS_TABLE, AGGREGATED_TABLE, EVENTS_TABLE, NAMESPACE
 
 __all__ = [
@@ -19,6 +26,7 @@ __all__ = [
     "EVENTS_TABLE",
     "FORMAT_VERSION",
     "NAMESPACE",
+    "CatalogConfig",
     "DayFiles",
     "Lake",
     "as_lake",

@@ -22,9 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from trailwise.pipeline.lake.io import local_path
+from trailwise.pipeline.lake.io import iceberg_uri
 from trailwise.pipeline.lake.lake import Lake
-from trailwise.pipeline.lake.tables import ACTIONS_SCHEMA
+from trailwise.pipeline.lake.store import Store
+from trailwise.pipeline.lake.tables import ACTIONS_SCHEMA, ACTIONS_TABLE
 from trailwise.pipeline.mapping import MAPPING_INPUTS, map_event, mapping_version
 
 # What an action row copies from its event; the mapping itself reads MAPPING_INPUTS.
@@ -199,22 +200,24 @@ def map_table(events: pa.Table) -> pa.Table:
     )
 
 
-def _map_file(task: tuple[str, str]) -> tuple[str, int]:
+def _map_file(task: tuple[Store, str, str]) -> tuple[str, int]:
     """Worker: map one events data file into its actions file, a batch of rows at a time (a
-    day's file can hold millions of events)."""
-    events_file, out = task
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
+    day's file can hold millions of events). A file left half-written by a crash is referenced
+    by nothing: ``compact`` deletes it."""
+    store, events_file, out = task
+    fs = store.filesystem()
+    store.make_parent(out)
     rows = 0
-    with pq.ParquetWriter(tmp, ACTIONS_SCHEMA, compression="zstd") as writer:
-        for batch in pq.ParquetFile(events_file).iter_batches(
-            MAP_BATCH_ROWS, columns=INPUT_COLUMNS
-        ):
+    with (
+        fs.open_input_file(store.fs_path(events_file)) as source,
+        pq.ParquetWriter(
+            store.fs_path(out), ACTIONS_SCHEMA, compression="zstd", filesystem=fs
+        ) as writer,
+    ):
+        for batch in pq.ParquetFile(source).iter_batches(MAP_BATCH_ROWS, columns=INPUT_COLUMNS):
             mapped = map_table(pa.Table.from_batches([batch]))
             writer.write_table(mapped)
             rows += mapped.num_rows
-    tmp.replace(target)
     return out, rows
 
 
@@ -230,6 +233,11 @@ class SyncResult:
         return asdict(self)
 
 
+def _partition(path: str) -> str:
+    """``event_date=YYYY-MM-DD``: the partition folder of a data file."""
+    return path.rsplit("/", 2)[-2]
+
+
 def _stem(path: str) -> str:
     return Path(path).name.split("~", 1)[0].removesuffix(".parquet")
 
@@ -242,17 +250,17 @@ def sync(lake: Lake, processes: int | None = None, full: bool = False) -> SyncRe
     started = time.perf_counter()
     result = SyncResult(mapping_version=mapping_version())
     events = {_stem(path): path for path in lake.data_files()}
-    table = lake.actions_table()
+    table = lake.load(ACTIONS_TABLE)
     current = {_stem(task.file.file_path): task.file for task in table.scan().plan_files()}
     to_drop = [f for stem, f in current.items() if full or stem not in events]
     to_map = [path for stem, path in events.items() if full or stem not in current]
     if not to_drop and not to_map:
         result.seconds = round(time.perf_counter() - started, 3)
         return result
-    data_dir = Path(local_path(table.metadata.location)) / "data"
+    data_dir = lake.data_dir(ACTIONS_TABLE)
     token = uuid.uuid4().hex[:8]
     tasks = [
-        (path, str(data_dir / Path(path).parent.name / f"{_stem(path)}~{token}.parquet"))
+        (lake.store, path, f"{data_dir}/{_partition(path)}/{_stem(path)}~{token}.parquet")
         for path in to_map
     ]
     workers = max(1, min(processes or os.cpu_count() or 1, len(tasks)))
@@ -261,6 +269,7 @@ def sync(lake: Lake, processes: int | None = None, full: bool = False) -> SyncRe
     else:
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
             written = pool.map(_map_file, tasks)
+    lake.check_lease()
     with table.transaction() as tx:
         if to_drop:
             with tx.update_snapshot().overwrite() as overwrite:
@@ -268,7 +277,7 @@ def sync(lake: Lake, processes: int | None = None, full: bool = False) -> SyncRe
                     overwrite.delete_data_file(data_file)
         if written:
             tx.add_files(
-                [f"file://{out}" for out, _ in written],
+                [iceberg_uri(out) for out, _ in written],
                 snapshot_properties={"trailwise.mapping-version": result.mapping_version},
                 check_duplicate_files=False,
             )

@@ -1,65 +1,105 @@
-"""The lake: an Iceberg events table, the record of ingested objects, the run log, quarantine.
+"""The lake: Iceberg tables of events, their IAM actions and the lake's own state.
 
-Layout under the lake directory::
+A lake is a root (a local folder or ``s3://bucket/prefix``) and a catalog (``sql``: SQLite in a
+local lake's folder by default, or any SQLAlchemy URL; ``glue``: the AWS Glue Data Catalog;
+``rest``: an Iceberg REST catalog). Layout under the root::
 
-    catalog.db                      Iceberg SQL catalog (SQLite)
-    warehouse/trailwise/events/     Iceberg table: data/event_date=YYYY-MM-DD/*.parquet + metadata/
-    state/format.json               {"format_version": 1}
-    state/objects/RUN.parquet       the objects each run ingested (written after the data commit)
-    runs.jsonl                      one line per finished run: what it did
-    quarantine/RUN/                 files that could not be read (+ .reason.json) and records.ndjson
-    .lock                           held (flock) by the run writing to the lake
+    warehouse/NAMESPACE/TABLE/      Iceberg tables: data/event_date=YYYY-MM-DD/*.parquet + metadata/
+                                    events, event_actions, aggregated_events; and the state:
+                                    ingested_objects (what each run read) and runs (the run log)
+    state/format.json               {"format_version": 2, "catalog": {...}}: what the lake is
+    state/lease.json                an S3 lake's write lease (:mod:`.lease`) while a run holds it
+    quarantine/RUN/                 files that could not be read (+ .reason.json) and records
+    iam/                            IAM snapshots (:mod:`trailwise.pipeline.iam.store`)
+    catalog.db, .lock, _staging/    a local lake only: the default SQLite catalog, the flock,
+                                    the running commit's spill folder
 
 Exactly once: an event is (event_id, recipient_account_id) on the UTC day of its event_time, and
 a run only adds events the current snapshot does not hold, in one Iceberg commit. The object
-record is written after that commit; if a run dies between the two, the next run reads those
+records are committed after that; if a run dies between the two, the next run reads those
 objects again, finds every event already present and counts them as duplicates.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from trailwise.pipeline import sqlfile
-from trailwise.pipeline.errors import LakeError, LakeLockedError
-from trailwise.pipeline.lake.io import duckdb_connect, local_path, write_atomic
+from trailwise.pipeline.errors import LakeError, LakeLockedError, UsageError
+from trailwise.pipeline.lake.io import duckdb_connect, local_path, use_store
+from trailwise.pipeline.lake.lease import Lease
+from trailwise.pipeline.lake.store import Store, open_store
 from trailwise.pipeline.lake.tables import (
-    ACTIONS_TABLE,
-    AGGREGATED_TABLE,
     EVENTS_TABLE,
     NAMESPACE,
     OBJECTS_SCHEMA,
+    OBJECTS_TABLE,
+    RUNS_SCHEMA,
+    RUNS_TABLE,
+    STATE_TABLES,
     TABLES,
     add_missing_columns,
-    create_day_partitioned,
+    create_table,
 )
+from trailwise.pipeline.sources.s3 import S3Config
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Format 1 kept the state in files: state/objects/RUN.parquet and runs.jsonl. Such a lake is
+# read as it is and moved into the state tables by its next writer (:meth:`Lake.migrate_state`).
+READABLE_FORMATS = (1, 2)
 DEFAULT_LAKE = Path("trailwise-lake")
+CATALOG_KINDS = ("sql", "glue", "rest")
+FORMAT_KEY = "state/format.json"
+_LEGACY_OBJECTS = "state/objects"
+_LEGACY_RUNS = "runs.jsonl"
 
 
 def _sql(name: str) -> str:
     return sqlfile.text("trailwise.pipeline.lake", name)
 
 
-def resolve_lake_dir(lake: str | Path | None) -> Path:
-    """``--lake``, else ``$TRAILWISE_LAKE``, else ``./trailwise-lake``."""
-    chosen = lake or os.environ.get("TRAILWISE_LAKE") or DEFAULT_LAKE
-    return Path(chosen).expanduser().resolve()
+def resolve_lake_root(lake: str | Path | None) -> str:
+    """``--lake``, else ``$TRAILWISE_LAKE``, else ``./trailwise-lake``: ``s3://bucket/prefix``
+    as it is (without a trailing slash), a folder as an absolute path."""
+    chosen = str(lake or os.environ.get("TRAILWISE_LAKE") or DEFAULT_LAKE)
+    if chosen.startswith("s3://"):
+        return chosen.rstrip("/")
+    if "://" in chosen:
+        raise UsageError(f"unsupported lake {chosen!r}", hint="pass a folder or s3://BUCKET/PREFIX")
+    return str(Path(chosen).expanduser().resolve())
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    """Which catalog holds the lake's tables. None fields: what the lake recorded when it was
+    created (``state/format.json``), else pyiceberg's own configuration of a catalog named
+    ``trailwise`` (``.pyiceberg.yaml``, ``PYICEBERG_CATALOG__TRAILWISE__*``), else ``sql``."""
+
+    kind: str | None = None  # sql | glue | rest
+    uri: str | None = None  # sql: a SQLAlchemy URL; rest: the catalog's URL
+    namespace: str | None = None  # the Glue database / Iceberg namespace (default trailwise)
+
+    def __post_init__(self) -> None:
+        if self.kind is not None and self.kind not in CATALOG_KINDS:
+            raise UsageError(
+                f"unknown catalog {self.kind!r}", hint=f"use one of {', '.join(CATALOG_KINDS)}"
+            )
 
 
 def as_lake(lake: Lake | str | Path | None) -> Lake:
@@ -75,110 +115,198 @@ class DayFiles:
     paths: tuple[str, ...]
 
 
+def _without_secret(uri: str | None) -> str | None:
+    """A catalog URI fit to be recorded in the lake: None when it carries a password."""
+    if uri is None:
+        return None
+    try:
+        return None if urlsplit(uri).password else uri
+    except ValueError:
+        return None
+
+
 class Lake:
-    """A lake directory. Cheap to construct; nothing is created until :meth:`create`."""
+    """A lake. Cheap to construct; nothing is created until :meth:`create`."""
 
-    def __init__(self, root: str | Path | None = None) -> None:
-        self.root = resolve_lake_dir(root)
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        catalog: CatalogConfig | None = None,
+        s3: S3Config | None = None,
+    ) -> None:
+        self.root = resolve_lake_root(root)
+        self.is_local = not self.root.startswith("s3://")
+        self.store: Store = open_store(self.root, s3)
+        use_store(self.store)
+        self._given = catalog or CatalogConfig()
         self._catalog: Any = None
+        self._format: dict[str, Any] | None = None
+        self._lease: Lease | None = None
 
-    # -- paths ----------------------------------------------------------------------------
+    # -- where things are -----------------------------------------------------------------
+    @property
+    def folder(self) -> Path:
+        """A local lake's folder (a LakeError for an S3 lake)."""
+        if not self.is_local:
+            raise LakeError(f"lake {self.root} is not a local folder")
+        return Path(self.root)
+
     @property
     def catalog_path(self) -> Path:
-        return self.root / "catalog.db"
+        return self.folder / "catalog.db"
 
     @property
-    def objects_dir(self) -> Path:
-        return self.root / "state" / "objects"
-
-    @property
-    def runs_path(self) -> Path:
-        return self.root / "runs.jsonl"
-
-    @property
-    def quarantine_dir(self) -> Path:
-        return self.root / "quarantine"
+    def quarantine_key(self) -> str:
+        return "quarantine"
 
     @property
     def staging_dir(self) -> Path:
-        return self.root / "_staging"
+        """Where a run's commit spills: in a local lake's folder; beside an S3 lake, a folder
+        of this machine's temp directory named for the lake."""
+        if self.is_local:
+            return self.folder / "_staging"
+        digest = hashlib.sha256(self.root.encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"trailwise-staging-{digest}"
+
+    def warehouse(self) -> str:
+        return Path(self.root, "warehouse").as_uri() if self.is_local else f"{self.root}/warehouse"
+
+    # -- what the lake is -----------------------------------------------------------------
+    def format(self) -> dict[str, Any]:
+        """The lake's format file (empty for a lake that does not exist)."""
+        if self._format is None:
+            data = self.store.read(FORMAT_KEY)
+            self._format = orjson.loads(data) if data else {}
+        return self._format
 
     def exists(self) -> bool:
-        return self.catalog_path.exists()
+        if self.format():
+            return True
+        return self.is_local and self.catalog_path.exists()
 
     def require(self) -> Lake:
-        """Fail with a clear message when the directory is not a lake."""
+        """Fail with a clear message when the root is not a lake."""
         if not self.exists():
             raise LakeError(
                 f"no trailwise lake at {self.root}",
                 hint="run 'trailwise ingest SOURCE --lake DIR' first, or pass --lake",
             )
-        fmt = self.root / "state" / "format.json"
-        if fmt.exists():
-            version = orjson.loads(fmt.read_bytes()).get("format_version")
-            if version != FORMAT_VERSION:
-                raise LakeError(
-                    f"lake {self.root} has format version {version}; this trailwise reads "
-                    f"{FORMAT_VERSION}"
-                )
+        version = self.format().get("format_version", 1)
+        if version not in READABLE_FORMATS:
+            raise LakeError(
+                f"lake {self.root} has format version {version}; this trailwise reads "
+                f"{', '.join(map(str, READABLE_FORMATS))}"
+            )
         return self
+
+    def catalog_config(self) -> CatalogConfig:
+        """The catalog: what was given, else what the lake recorded, else the defaults."""
+        recorded = self.format().get("catalog") or {}
+        given = self._given
+        kind = given.kind or recorded.get("type")
+        if kind is None:
+            from pyiceberg.utils.config import Config
+
+            kind = str((Config().get_catalog_config("trailwise") or {}).get("type") or "sql")
+        if recorded.get("type") and kind != recorded["type"]:
+            raise UsageError(
+                f"lake {self.root} keeps its tables in a {recorded['type']} catalog, not {kind}",
+                hint=f"pass --catalog {recorded['type']} (or leave it out)",
+            )
+        namespace = given.namespace or recorded.get("namespace") or NAMESPACE
+        if recorded.get("namespace") and namespace != recorded["namespace"]:
+            raise UsageError(
+                f"lake {self.root} keeps its tables in namespace {recorded['namespace']}, "
+                f"not {namespace}"
+            )
+        return CatalogConfig(kind, given.uri or recorded.get("uri"), namespace)
+
+    @property
+    def namespace(self) -> str:
+        return self.catalog_config().namespace or NAMESPACE
+
+    def identifier(self, table_name: str) -> str:
+        """A logical table name (``trailwise.events``) in this lake's namespace."""
+        return f"{self.namespace}.{table_name.rsplit('.', 1)[-1]}"
 
     # -- Iceberg --------------------------------------------------------------------------
     def catalog(self) -> Any:
         if self._catalog is None:
-            from pyiceberg.catalog.sql import SqlCatalog
+            from pyiceberg.catalog import load_catalog
 
-            self._catalog = SqlCatalog(
-                "trailwise",
-                uri=f"sqlite:///{self.catalog_path}",
-                warehouse=(self.root / "warehouse").as_uri(),
-            )
+            config = self.catalog_config()
+            props: dict[str, str] = {"type": config.kind or "sql", "warehouse": self.warehouse()}
+            if config.kind == "sql":
+                if config.uri:
+                    props["uri"] = config.uri
+                elif self.is_local:
+                    props["uri"] = f"sqlite:///{self.catalog_path}"
+                else:
+                    raise UsageError(
+                        f"lake {self.root}: a sql catalog of an S3 lake needs --catalog-uri",
+                        hint="pass --catalog glue, or --catalog-uri with a shared database URL",
+                    )
+            elif config.uri:
+                props["uri"] = config.uri
+            if not self.is_local:
+                props |= self.store.io_properties()  # type: ignore[attr-defined]
+            try:
+                self._catalog = load_catalog("trailwise", **props)
+            except (ValueError, ImportError) as exc:
+                raise LakeError(
+                    f"cannot open the {config.kind} catalog of {self.root}: {exc}"
+                ) from None
         return self._catalog
 
+    def load(self, table_name: str) -> Any:
+        """A table of the lake by its logical name."""
+        return self.catalog().load_table(self.identifier(table_name))
+
     def create(self) -> Lake:
-        """Create the lake's directories, catalog and tables if missing."""
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise LakeError(f"cannot create lake directory {self.root}: {exc.strerror}") from exc
-        fmt = self.root / "state" / "format.json"
-        if not fmt.exists():
-            write_atomic(fmt, orjson.dumps({"format_version": FORMAT_VERSION}))
+        """Create the lake's format file, namespace and tables if missing."""
+        if self.is_local:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LakeError(
+                    f"cannot create lake directory {self.root}: {exc.strerror}"
+                ) from exc
+        config = self.catalog_config()
         catalog = self.catalog()
-        catalog.create_namespace_if_not_exists(NAMESPACE)
-        for name, arrow_schema in TABLES.items():
-            if not catalog.table_exists(name):
-                create_day_partitioned(catalog, name, arrow_schema)
+        if not self.format():
+            record = {"type": config.kind, "namespace": config.namespace}
+            if uri := _without_secret(config.uri):
+                record["uri"] = uri
+            fmt = {"format_version": FORMAT_VERSION, "catalog": record}
+            self.store.write(FORMAT_KEY, orjson.dumps(fmt))
+            self._format = fmt
+        catalog.create_namespace_if_not_exists(self.namespace)
+        for name, arrow_schema in (TABLES | STATE_TABLES).items():
+            identifier = self.identifier(name)
+            if not catalog.table_exists(identifier):
+                location = f"{self.warehouse()}/{self.namespace}/{name.rsplit('.', 1)[-1]}"
+                create_table(catalog, identifier, arrow_schema, location)
             else:
-                add_missing_columns(catalog.load_table(name), arrow_schema)
+                add_missing_columns(catalog.load_table(identifier), arrow_schema)
         return self
 
     def events_table(self) -> Any:
-        return self.catalog().load_table(EVENTS_TABLE)
-
-    def actions_table(self) -> Any:
-        return self.catalog().load_table(ACTIONS_TABLE)
-
-    def aggregated_table(self) -> Any:
-        return self.catalog().load_table(AGGREGATED_TABLE)
+        return self.load(EVENTS_TABLE)
 
     def data_dir(self, table_name: str) -> str:
-        """The local folder a table's data files go to (``data/`` of its location)."""
-        location = self.catalog().load_table(table_name).metadata.location
-        return str(Path(local_path(location)) / "data")
+        """Where a table's data files go (``data/`` of its location): a local path or URI."""
+        location = local_path(self.load(table_name).metadata.location)
+        return f"{location}/data"
 
     def has_table(self, table_name: str) -> bool:
         """Whether the lake has ``table_name`` (a lake of an older trailwise may lack one until
         its next ingest creates it)."""
-        return self.exists() and bool(self.catalog().table_exists(table_name))
+        return self.exists() and bool(self.catalog().table_exists(self.identifier(table_name)))
 
     def mixes_schemas(self, table_name: str) -> bool:
         """Whether the table's schema gained columns, so that its older data files lack them:
         readers then match columns by name (DuckDB's ``union_by_name``)."""
-        return (
-            self.has_table(table_name)
-            and len(self.catalog().load_table(table_name).metadata.schemas) > 1
-        )
+        return self.has_table(table_name) and len(self.load(table_name).metadata.schemas) > 1
 
     def day_files(self, first: date, last: date, table: Any = None) -> list[DayFiles]:
         """Data files of the current snapshot for each day in [first, last]."""
@@ -197,18 +325,35 @@ class Lake:
             by_day.setdefault(day, []).append(local_path(task.file.file_path))
         return [DayFiles(day, tuple(sorted(paths))) for day, paths in sorted(by_day.items())]
 
-    def data_files(self, table_name: str = EVENTS_TABLE) -> list[str]:
-        """Every data file of a table's current snapshot (local paths), sorted."""
+    def data_files(self, table_name: str = EVENTS_TABLE, row_filter: Any = None) -> list[str]:
+        """Every data file of a table's current snapshot (local paths or URIs), sorted."""
         if not self.has_table(table_name):
             return []
-        table = self.catalog().load_table(table_name)
-        return sorted(local_path(t.file.file_path) for t in table.scan().plan_files())
+        scan = self.load(table_name).scan(**({"row_filter": row_filter} if row_filter else {}))
+        return sorted(local_path(t.file.file_path) for t in scan.plan_files())
 
     # -- state ----------------------------------------------------------------------------
     def known_objects(self, listed: pa.Table) -> set[tuple[str, str]]:
-        """Which of the ``(uri, fingerprint)`` pairs in ``listed`` earlier runs recorded."""
-        files = sorted(str(p) for p in self.objects_dir.glob("*.parquet"))
-        if not files or listed.num_rows == 0:
+        """Which of the ``(uri, fingerprint)`` pairs in ``listed`` earlier runs recorded.
+
+        Only the record files whose URI range meets the listed URIs' are read (Iceberg keeps
+        each file's bounds): a run lists recent day prefixes, so years of records cost little.
+        """
+        if listed.num_rows == 0 or not self.exists():
+            return set()
+        files = self._legacy_files(_LEGACY_OBJECTS, ".parquet")
+        if self.has_table(OBJECTS_TABLE):
+            from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
+
+            uris = sorted(listed.column("uri").to_pylist())
+            files += self.data_files(
+                OBJECTS_TABLE,
+                And(
+                    GreaterThanOrEqual("uri", uris[0]),  # type: ignore[call-arg, arg-type]
+                    LessThanOrEqual("uri", uris[-1]),  # type: ignore[call-arg, arg-type]
+                ),
+            )
+        if not files:
             return set()
         con = duckdb_connect()
         try:
@@ -219,7 +364,7 @@ class Lake:
         return {(str(u), str(f)) for u, f in rows}
 
     def record_objects(self, run_id: str, rows: list[dict[str, Any]] | pa.Table) -> None:
-        """Write this run's object records; called only after the data commit."""
+        """Commit this run's object records; called only after the data commit."""
         if len(rows) == 0:
             return
         table = (
@@ -227,47 +372,115 @@ class Lake:
             if isinstance(rows, pa.Table)
             else pa.Table.from_pylist(rows, schema=OBJECTS_SCHEMA)
         )
-        self.objects_dir.mkdir(parents=True, exist_ok=True)
-        final = self.objects_dir / f"{run_id}.parquet"
-        tmp = self.objects_dir / f".{run_id}.parquet.tmp"
-        pq.write_table(table, tmp, compression="zstd")
-        with tmp.open("rb") as fh:
-            os.fsync(fh.fileno())
-        tmp.replace(final)
+        self.append_state(OBJECTS_TABLE, table.sort_by("uri"), run_id)
+
+    def append_state(
+        self, table_name: str, rows: pa.Table, run_id: str, *, leased: bool = True
+    ) -> None:
+        """Append rows to a state table in one commit (its manifests merged as they grow);
+        ``leased``: only while this run's lease holds (a log line needs none)."""
+        if leased:
+            self.check_lease()
+        table = self.load(table_name)
+        with (
+            table.transaction() as tx,
+            tx.update_snapshot(
+                snapshot_properties={"trailwise.run-id": run_id}
+            ).merge_append() as append,
+        ):
+            from pyiceberg.io.pyarrow import _dataframe_to_data_files
+
+            for data_file in _dataframe_to_data_files(
+                tx.table_metadata, rows, table.io, write_uuid=append.commit_uuid
+            ):
+                append.append_data_file(data_file)
 
     def append_run(self, record: dict[str, Any]) -> None:
-        """Append one line to the run log (a whole line per write, fsync'd)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        line = orjson.dumps(record) + b"\n"
-        fd = os.open(self.runs_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        """Commit one run's summary to the run log."""
+        row = {
+            "run_id": record.get("run_id"),
+            "command": record.get("command"),
+            "started_at": record.get("started_at"),
+            "finished_at": record.get("finished_at"),
+            "record": orjson.dumps(record).decode(),
+        }
+        self.append_state(
+            RUNS_TABLE,
+            pa.Table.from_pylist([row], schema=RUNS_SCHEMA),
+            str(row["run_id"]),
+            leased=False,
+        )
 
     def runs(self) -> list[dict[str, Any]]:
-        """The run log, oldest first; a torn last line (crash mid-write) is ignored."""
-        if not self.runs_path.exists():
-            return []
+        """The run log, oldest first (a format-1 lake's ``runs.jsonl`` first)."""
         out = []
-        for line in self.runs_path.read_bytes().splitlines():
+        legacy = self.store.read(_LEGACY_RUNS) if self.is_local else None
+        for line in (legacy or b"").splitlines():
             try:
                 out.append(orjson.loads(line))
             except orjson.JSONDecodeError:
-                continue
+                continue  # a torn last line (crash mid-write)
+        if self.has_table(RUNS_TABLE):
+            rows = self.load(RUNS_TABLE).scan(selected_fields=("finished_at", "record")).to_arrow()
+            rows = rows.sort_by([("finished_at", "ascending")])
+            seen = {r.get("run_id") for r in out}
+            for text in rows.column("record").to_pylist():
+                record = orjson.loads(text)
+                if record.get("run_id") not in seen:
+                    out.append(record)
         return out
+
+    def _legacy_files(self, key: str, suffix: str) -> list[str]:
+        if not self.is_local:
+            return []
+        return sorted(
+            f.uri
+            for f in self.store.list(key)
+            if f.uri.endswith(suffix) and not Path(f.uri).name.startswith(".")
+        )
+
+    def migrate_state(self) -> None:
+        """Move a format-1 lake's state files into the state tables (the caller holds the
+        lock). Each is committed before its file goes: a crash in between leaves records
+        twice, which lookups and :meth:`runs` already tolerate."""
+        if self.format().get("format_version", 1) == FORMAT_VERSION:
+            return
+        files = self._legacy_files(_LEGACY_OBJECTS, ".parquet")
+        if files:
+            import pyarrow.parquet as pq
+
+            merged = pa.concat_tables(pq.read_table(f).cast(OBJECTS_SCHEMA) for f in files)
+            self.record_objects("format-1", merged)
+            for f in files:
+                Path(f).unlink()
+        for record in self.runs() if self.store.read(_LEGACY_RUNS) is not None else []:
+            self.append_run(record)
+        self.store.remove(_LEGACY_RUNS)
+        config = self.catalog_config()
+        fmt = {
+            "format_version": FORMAT_VERSION,
+            "catalog": {"type": config.kind, "namespace": config.namespace},
+        }
+        self.store.write(FORMAT_KEY, orjson.dumps(fmt))
+        self._format = fmt
 
     # -- locking and cleanup --------------------------------------------------------------
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the lake's write lock; a second writer fails at once with who holds it.
 
-        flock is released by the kernel when the holder dies, even by SIGKILL, so a stale lock
-        file never blocks the next run.
-        """
-        self.root.mkdir(parents=True, exist_ok=True)
-        path = self.root / ".lock"
+        A local lake: flock, released by the kernel when the holder dies, even by SIGKILL, so
+        a stale lock file never blocks the next run. An S3 lake: a lease (:mod:`.lease`)."""
+        if not self.is_local:
+            with Lease(self.store) as lease:
+                self._lease = lease
+                try:
+                    yield
+                finally:
+                    self._lease = None
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / ".lock"
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
@@ -286,17 +499,46 @@ class Lake:
         finally:
             os.close(fd)
 
+    def check_lease(self) -> None:
+        """Before a commit: fail if this run's S3 lease is no longer its own."""
+        if self._lease is not None:
+            self._lease.check()
+
     def sweep_unfinished(self) -> None:
         """Remove what runs that died left behind: staging, and quarantine of unlogged runs."""
         shutil.rmtree(self.staging_dir, ignore_errors=True)
-        if self.quarantine_dir.exists():
-            finished = {r.get("run_id") for r in self.runs()}
-            recorded = {p.stem for p in self.objects_dir.glob("*.parquet")}
-            for run_dir in self.quarantine_dir.iterdir():
-                if run_dir.is_dir() and run_dir.name not in finished | recorded:
+        quarantined = list(self.store.list(self.quarantine_key))
+        if not quarantined:
+            return
+        base = self.store.uri(self.quarantine_key) + "/"
+        run_of = {q.uri: q.uri.removeprefix(base).split("/", 1)[0] for q in quarantined}
+        # A run that recorded its objects but died before its log line keeps its quarantine:
+        # the records point there.
+        keep = {r.get("run_id") for r in self.runs()} | self._recorded_runs(set(run_of.values()))
+        for uri, run_id in run_of.items():
+            if run_id not in keep:
+                self.store.delete(uri)
+        if self.is_local:
+            for run_dir in Path(base).iterdir():
+                if run_dir.is_dir() and run_dir.name not in keep:
                     shutil.rmtree(run_dir, ignore_errors=True)
-        for tmp in self.objects_dir.glob(".*.tmp") if self.objects_dir.exists() else []:
-            tmp.unlink(missing_ok=True)
+
+    def _recorded_runs(self, run_ids: set[str]) -> set[str]:
+        """Which of ``run_ids`` recorded objects."""
+        legacy = {Path(f).stem for f in self._legacy_files(_LEGACY_OBJECTS, ".parquet")}
+        if not run_ids or not self.has_table(OBJECTS_TABLE):
+            return legacy & run_ids
+        from pyiceberg.expressions import In
+
+        rows = (
+            self.load(OBJECTS_TABLE)
+            .scan(
+                row_filter=In("run_id", run_ids),  # type: ignore[call-arg, arg-type]
+                selected_fields=("run_id",),
+            )
+            .to_arrow()
+        )
+        return (legacy | set(rows.column("run_id").to_pylist())) & run_ids
 
 
 _DUCKDB_TYPES = {"string": "varchar", "bool": "boolean", "timestamp[us]": "timestamp"}

@@ -6,17 +6,20 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from trailwise.pipeline import sqlfile
 from trailwise.pipeline.lake import actions
-from trailwise.pipeline.lake.io import duckdb_connect, local_path, new_run_id
+from trailwise.pipeline.lake.io import duckdb_connect, local_path
 from trailwise.pipeline.lake.lake import Lake, read_table
-from trailwise.pipeline.lake.tables import AGGREGATED_TABLE, EVENTS_TABLE, TABLES
+from trailwise.pipeline.lake.tables import (
+    ACTIONS_TABLE,
+    AGGREGATED_TABLE,
+    EVENTS_TABLE,
+    OBJECTS_TABLE,
+    STATE_TABLES,
+    TABLES,
+)
 from trailwise.pipeline.mapping import mapping_version
 
 COMPACT_GROUP_BYTES = 64 << 20  # compressed bytes rewritten at once; bounds memory (~8x in Arrow)
@@ -58,11 +61,11 @@ def status(lake: Lake) -> dict[str, Any]:
             "regions": regions,
         }
     out["aggregated_events"] = (
-        sum(t.file.record_count for t in lake.aggregated_table().scan().plan_files())
+        sum(t.file.record_count for t in lake.load(AGGREGATED_TABLE).scan().plan_files())
         if lake.has_table(AGGREGATED_TABLE)
         else 0
     )
-    action_files = [local_path(t.file.file_path) for t in lake.actions_table().scan().plan_files()]
+    action_files = lake.data_files(ACTIONS_TABLE)
     out["mapping_version"] = mapping_version()
     out["action_rows"] = 0
     out["stale_action_rows"] = 0
@@ -79,11 +82,10 @@ def status(lake: Lake) -> dict[str, Any]:
     runs = lake.runs()
     out["runs"] = len(runs)
     out["last_runs"] = runs[-5:]
-    quarantine = lake.quarantine_dir
-    out["quarantined_files"] = (
-        len([p for p in quarantine.glob("*/files/*") if not p.name.endswith(".reason.json")])
-        if quarantine.exists()
-        else 0
+    out["quarantined_files"] = sum(
+        1
+        for q in lake.store.list(lake.quarantine_key)
+        if "/files/" in q.uri and not q.uri.endswith(".reason.json")
     )
     return out
 
@@ -117,13 +119,12 @@ def compact(lake: Lake, expire_older_than: timedelta = timedelta(days=7)) -> Com
         result.days_compacted = len(result.days)
         # Compacted days have new events files: their actions follow them.
         actions.sync(lake)
-        for table_name in TABLES:
-            expired, deleted = _expire(
-                lake, lake.catalog().load_table(table_name), expire_older_than
-            )
+        lake.migrate_state()
+        result.state_files_merged = _merge_object_records(lake)
+        for table_name in TABLES | STATE_TABLES:
+            expired, deleted = _expire(lake, lake.load(table_name), expire_older_than)
             result.snapshots_expired += expired
             result.files_deleted += deleted
-        result.state_files_merged = _merge_object_records(lake)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 
@@ -133,7 +134,7 @@ def _compact_table(lake: Lake, table_name: str, result: CompactResult) -> None:
     account and time so that account filters prune row groups)."""
     from pyiceberg.io.pyarrow import _dataframe_to_data_files
 
-    table = lake.catalog().load_table(table_name)
+    table = lake.load(table_name)
     by_day: dict[date, list[Any]] = defaultdict(list)
     for task in table.scan().plan_files():
         by_day[date(1970, 1, 1) + timedelta(days=task.file.partition[0])].append(task.file)
@@ -171,18 +172,15 @@ def _compact_table(lake: Lake, table_name: str, result: CompactResult) -> None:
 
 
 def _merge_object_records(lake: Lake) -> int:
-    """One object-record file instead of one per run, so the next run's lookup opens one file.
-
-    The merged file lands before the originals go: a crash in between leaves duplicate records,
-    which lookups already tolerate.
-    """
-    files = sorted(lake.objects_dir.glob("*.parquet")) if lake.objects_dir.exists() else []
+    """The object records in one file sorted by URI instead of one per run (one commit, which
+    replaces the files it read): a run's lookup then reads one file's matching row groups."""
+    table = lake.load(OBJECTS_TABLE)
+    files = [t.file for t in table.scan().plan_files()]
     if len(files) < 2:
         return 0
-    merged = pa.concat_tables(pq.read_table(f) for f in files)
-    lake.record_objects(f"merged-{new_run_id()}", merged)
-    for f in files:
-        f.unlink()
+    rows = table.scan().to_arrow().sort_by("uri")
+    lake.check_lease()
+    table.overwrite(rows)
     return len(files)
 
 
@@ -218,14 +216,13 @@ def _expire(lake: Lake, table: Any, older_than: timedelta) -> tuple[int, int]:
             referenced.add(local_path(manifest.manifest_path))
             for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
                 referenced.add(local_path(entry.data_file.file_path))
-    table_dir = Path(local_path(table.metadata.location))
+    location = local_path(table.metadata.location)
     grace = time.time() - ORPHAN_GRACE.total_seconds()
     deleted = 0
-    candidates = list((table_dir / "data").rglob("*.parquet")) + list(
-        (table_dir / "metadata").glob("*.avro")
-    )
-    for path in candidates:
-        if str(path) not in referenced and path.stat().st_mtime < grace:
-            path.unlink()
+    for listed in lake.store.list(location.removeprefix(lake.root).strip("/")):
+        orphan = listed.uri.endswith(".parquet") and "/data/" in listed.uri
+        orphan |= listed.uri.endswith(".avro") and "/metadata/" in listed.uri
+        if orphan and listed.uri not in referenced and listed.mtime < grace:
+            lake.store.delete(listed.uri)
             deleted += 1
     return len(old), deleted

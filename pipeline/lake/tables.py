@@ -4,12 +4,17 @@
 ``event_actions`` the IAM actions each event exercised, derived from it (:mod:`.actions`);
 ``aggregated_events`` CloudTrail's 5-minute summaries of data events
 (:mod:`trailwise.pipeline.decode.aggregated`). All are partitioned by the UTC day of
-``event_time`` (an aggregated record's window start). The object records, the run's state of what
-has been read, are Parquet files of :data:`OBJECTS_SCHEMA`.
+``event_time`` (an aggregated record's window start).
+
+The lake's state is in Iceberg too, so that it is committed by the same atomic swap and read by
+the same engines: ``ingested_objects`` (:data:`OBJECTS_SCHEMA`) the objects each run read, and
+``runs`` (:data:`RUNS_SCHEMA`) what each run did. Names here are logical (``trailwise.events``);
+a lake maps them into its own namespace (``--namespace``).
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pyarrow as pa
@@ -21,6 +26,8 @@ NAMESPACE = "trailwise"
 EVENTS_TABLE = f"{NAMESPACE}.events"
 ACTIONS_TABLE = f"{NAMESPACE}.event_actions"
 AGGREGATED_TABLE = f"{NAMESPACE}.aggregated_events"
+OBJECTS_TABLE = f"{NAMESPACE}.ingested_objects"
+RUNS_TABLE = f"{NAMESPACE}.runs"
 
 S = pa.string()
 ACTIONS_SCHEMA = pa.schema(
@@ -62,6 +69,16 @@ OBJECTS_SCHEMA = pa.schema(
     ]
 )
 
+RUNS_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("command", pa.string()),
+        ("started_at", pa.string()),
+        ("finished_at", pa.string()),
+        ("record", pa.string()),  # the run's whole summary, as JSON
+    ]
+)
+
 TABLE_PROPERTIES = {
     "write.parquet.compression-codec": "zstd",
     "write.parquet.compression-level": "3",
@@ -71,10 +88,13 @@ TABLE_PROPERTIES = {
 }
 
 
-def create_day_partitioned(catalog: Any, name: str, arrow_schema: pa.Schema) -> None:
-    """An Iceberg table of ``arrow_schema`` partitioned by day(event_time)."""
+def create_table(catalog: Any, identifier: str, arrow_schema: pa.Schema, location: str) -> None:
+    """An Iceberg table of ``arrow_schema`` at ``location``: partitioned by day(event_time)
+    when it has that column (the event tables), unpartitioned otherwise (the state tables).
+    A table another runner created a moment earlier is no error."""
+    from pyiceberg.exceptions import TableAlreadyExistsError
     from pyiceberg.io.pyarrow import pyarrow_to_schema
-    from pyiceberg.partitioning import PartitionField, PartitionSpec
+    from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
     from pyiceberg.table.name_mapping import MappedField, NameMapping
     from pyiceberg.transforms import DayTransform
 
@@ -86,13 +106,24 @@ def create_day_partitioned(catalog: Any, name: str, arrow_schema: pa.Schema) -> 
         ]
     )
     schema = pyarrow_to_schema(arrow_schema, name_mapping=mapping)
-    time_id = schema.find_field("event_time").field_id
-    spec = PartitionSpec(
-        PartitionField(
-            source_id=time_id, field_id=1000, transform=DayTransform(), name="event_date"
+    spec = UNPARTITIONED_PARTITION_SPEC
+    if "event_time" in arrow_schema.names:
+        spec = PartitionSpec(
+            PartitionField(
+                source_id=schema.find_field("event_time").field_id,
+                field_id=1000,
+                transform=DayTransform(),
+                name="event_date",
+            )
         )
-    )
-    catalog.create_table(name, schema=schema, partition_spec=spec, properties=TABLE_PROPERTIES)
+    with contextlib.suppress(TableAlreadyExistsError):
+        catalog.create_table(
+            identifier,
+            schema=schema,
+            partition_spec=spec,
+            location=location,
+            properties=TABLE_PROPERTIES,
+        )
 
 
 TABLES: dict[str, pa.Schema] = {
@@ -100,6 +131,7 @@ TABLES: dict[str, pa.Schema] = {
     ACTIONS_TABLE: ACTIONS_SCHEMA,
     AGGREGATED_TABLE: AGGREGATED_SCHEMA,
 }
+STATE_TABLES: dict[str, pa.Schema] = {OBJECTS_TABLE: OBJECTS_SCHEMA, RUNS_TABLE: RUNS_SCHEMA}
 
 
 def add_missing_columns(table: Any, arrow_schema: pa.Schema) -> None:

@@ -6,7 +6,7 @@ import json
 
 from tests.given import APP_ROLE, CLOUDSPLAINING_EXAMPLE, SAMPLE_LOGS
 from trailwise.pipeline import api
-from trailwise.pipeline.iam.store import iam_dir
+from trailwise.pipeline.iam.store import manifests
 from trailwise.pipeline.lake import Lake
 
 PROD = SAMPLE_LOGS / "iam" / "authorization-details-111122223333.json"
@@ -62,7 +62,7 @@ def test_loading_the_same_snapshot_twice_changes_nothing(cli, lake_dir):
     again = cli.json("iam", "load", PROD, "--lake", lake_dir)
     assert (again["is_new"], again["snapshot_id"]) == (False, first["snapshot_id"])
     assert again["captured_at"] == first["captured_at"]
-    assert len([p for p in iam_dir(Lake(lake_dir)).iterdir() if p.is_dir()]) == 1
+    assert len(manifests(Lake(lake_dir))) == 1
 
 
 def test_the_latest_capture_of_an_account_wins(cli, tmp_path, lake_dir):
@@ -109,8 +109,7 @@ def test_a_malformed_snapshot_is_one_line_and_nothing_lands(cli, tmp_path, lake_
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ")
     assert len(result.stderr.strip().splitlines()) == 1
-    root = iam_dir(Lake(lake_dir))
-    assert not root.exists() or not any(root.iterdir())
+    assert not manifests(Lake(lake_dir))
 
 
 def test_a_snapshot_is_fetched_from_aws_page_by_page(cli, moto_endpoint, lake_dir):

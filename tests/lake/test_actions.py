@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.given import an_event, given_delivery_file
 from trailwise.pipeline import api
-from trailwise.pipeline.lake import Lake
+from trailwise.pipeline.lake import ACTIONS_TABLE, Lake
 
 DENIED = (
     "AccessDenied",
@@ -135,7 +135,7 @@ def test_actions_lost_to_a_crash_are_restored_by_the_next_run(cli, tmp_path, lak
     given_delivery_file(tmp_path / "logs", [an_event(), an_event()])
     cli.json("ingest", tmp_path / "logs", "--lake", lake_dir)
     # What a SIGKILL between the events commit and the actions commit leaves: no actions.
-    table = Lake(lake_dir).actions_table()
+    table = Lake(lake_dir).load(ACTIONS_TABLE)
     with table.transaction() as tx, tx.update_snapshot().overwrite() as overwrite:
         for task in table.scan().plan_files():
             overwrite.delete_data_file(task.file)

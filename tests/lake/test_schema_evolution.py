@@ -15,7 +15,7 @@ from trailwise.pipeline.decode import decode_bytes
 from trailwise.pipeline.decode.schema import DELEGATION, EVENTS_SCHEMA
 from trailwise.pipeline.lake import ACTIONS_TABLE, AGGREGATED_TABLE, EVENTS_TABLE, Lake
 from trailwise.pipeline.lake.io import local_path, write_atomic
-from trailwise.pipeline.lake.tables import ACTIONS_SCHEMA, create_day_partitioned
+from trailwise.pipeline.lake.tables import ACTIONS_SCHEMA, create_table
 
 NEW_COLUMNS = [spec[0] for spec in DELEGATION]
 
@@ -23,19 +23,19 @@ NEW_COLUMNS = [spec[0] for spec in DELEGATION]
 def given_a_lake_of_an_older_trailwise(root, event):
     """The events table without the DELEGATION columns, no aggregated table, one data file."""
     lake = Lake(root)
-    write_atomic(lake.root / "state" / "format.json", orjson.dumps({"format_version": 1}))
+    write_atomic(lake.folder / "state" / "format.json", orjson.dumps({"format_version": 1}))
     catalog = lake.catalog()
     catalog.create_namespace_if_not_exists("trailwise")
     old_schema = EVENTS_SCHEMA.remove(EVENTS_SCHEMA.get_field_index(NEW_COLUMNS[0]))
     for name in NEW_COLUMNS[1:]:
         old_schema = old_schema.remove(old_schema.get_field_index(name))
-    create_day_partitioned(catalog, EVENTS_TABLE, old_schema)
-    create_day_partitioned(catalog, ACTIONS_TABLE, ACTIONS_SCHEMA)
+    for name, schema in ((EVENTS_TABLE, old_schema), (ACTIONS_TABLE, ACTIONS_SCHEMA)):
+        create_table(catalog, name, schema, f"{lake.warehouse()}/{name.replace('.', '/')}")
     decoded = decode_bytes(json.dumps({"Records": [event]}).encode(), "old.json", "file:///old")
     rows = decoded.table().select(old_schema.names)
     table = lake.events_table()
     path = f"{local_path(table.metadata.location)}/data/event_date=2026-11-02/old.parquet"
-    (lake.root / path).parent.mkdir(parents=True, exist_ok=True)
+    (lake.folder / path).parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(rows, path)
     table.add_files([f"file://{path}"])
     return lake
