@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python bench/bench_expand.py
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_queries.py
+	$(BIN)/python bench/bench_runs.py
 
 goldens: install
 	$(BIN)/python -m tests.goldens

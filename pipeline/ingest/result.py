@@ -75,6 +75,8 @@ class IngestResult:
     sources: list[str] = field(default_factory=list)
     phase_seconds: dict[str, float] = field(default_factory=dict)
     action_rows_written: int = 0
+    # The run's own compaction when it was due (maintenance.maintenance_due), else None.
+    compacted: dict[str, Any] | None = None
 
     @property
     def exit_code(self) -> int:

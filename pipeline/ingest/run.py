@@ -46,6 +46,7 @@ from trailwise.pipeline.lake import (
     EVENTS_TABLE,
     Lake,
     actions,
+    maintenance,
     new_run_id,
 )
 from trailwise.pipeline.sources import Source
@@ -121,6 +122,9 @@ def ingest(
             result.phase_seconds["map"] = mapped.seconds
             if next(iter(lake.store.list(quarantine)), None) is not None:
                 result.quarantine_dir = lake.store.uri(quarantine)
+            if maintenance.maintenance_due(lake.runs()):
+                result.compacted = maintenance.compact_locked(lake).to_dict()
+                result.phase_seconds["compact"] = result.compacted["seconds"]
             result.seconds = time.perf_counter() - started
             lake.append_run(
                 {

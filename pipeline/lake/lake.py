@@ -28,6 +28,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ from trailwise.pipeline.lake.tables import (
     TABLES,
     add_missing_columns,
     create_table,
+    upgrade_properties,
 )
 from trailwise.pipeline.sources.s3 import S3Config
 
@@ -287,7 +289,9 @@ class Lake:
                 location = f"{self.warehouse()}/{self.namespace}/{name.rsplit('.', 1)[-1]}"
                 create_table(catalog, identifier, arrow_schema, location)
             else:
-                add_missing_columns(catalog.load_table(identifier), arrow_schema)
+                table = catalog.load_table(identifier)
+                add_missing_columns(table, arrow_schema)
+                upgrade_properties(table)
         return self
 
     def events_table(self) -> Any:
@@ -402,6 +406,7 @@ class Lake:
             "command": record.get("command"),
             "started_at": record.get("started_at"),
             "finished_at": record.get("finished_at"),
+            "logged_ns": time.time_ns(),
             "record": orjson.dumps(record).decode(),
         }
         self.append_state(
@@ -421,8 +426,8 @@ class Lake:
             except orjson.JSONDecodeError:
                 continue  # a torn last line (crash mid-write)
         if self.has_table(RUNS_TABLE):
-            rows = self.load(RUNS_TABLE).scan(selected_fields=("finished_at", "record")).to_arrow()
-            rows = rows.sort_by([("finished_at", "ascending")])
+            rows = self.load(RUNS_TABLE).scan(selected_fields=("logged_ns", "record")).to_arrow()
+            rows = rows.sort_by("logged_ns")
             seen = {r.get("run_id") for r in out}
             for text in rows.column("record").to_pylist():
                 record = orjson.loads(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -10,7 +11,7 @@ from typing import Any
 
 from trailwise.pipeline import sqlfile
 from trailwise.pipeline.lake import actions
-from trailwise.pipeline.lake.io import duckdb_connect, local_path
+from trailwise.pipeline.lake.io import duckdb_connect, local_path, new_run_id
 from trailwise.pipeline.lake.lake import Lake, read_table
 from trailwise.pipeline.lake.tables import (
     ACTIONS_TABLE,
@@ -21,7 +22,10 @@ from trailwise.pipeline.lake.tables import (
     TABLES,
 )
 from trailwise.pipeline.mapping import mapping_version
+from trailwise.pipeline.timeutil import now_iso
 
+EXPIRE_AFTER = timedelta(days=7)
+MAINTAIN_EVERY = 24  # ingest runs between the job's own compactions (a day of hourly runs)
 COMPACT_GROUP_BYTES = 64 << 20  # compressed bytes rewritten at once; bounds memory (~8x in Arrow)
 # Compact holds the lake lock, so no writer can own an unreferenced file: it is garbage.
 ORPHAN_GRACE = timedelta(0)
@@ -106,27 +110,62 @@ class CompactResult:
         return asdict(self)
 
 
-def compact(lake: Lake, expire_older_than: timedelta = timedelta(days=7)) -> CompactResult:
+def compact(lake: Lake, expire_older_than: timedelta = EXPIRE_AFTER) -> CompactResult:
     """Merge each day's small files (rows unchanged, sorted by account and time), in one commit;
     then expire snapshots older than ``expire_older_than`` and delete files no snapshot needs."""
     lake.require()
+    with lake.lock():
+        started_at = now_iso()
+        result = compact_locked(lake, expire_older_than)
+        lake.append_run(
+            {
+                "run_id": new_run_id(),
+                "started_at": started_at,
+                "finished_at": now_iso(),
+                "command": "compact",
+            }
+            | result.to_dict()
+        )
+    return result
+
+
+def compact_locked(lake: Lake, expire_older_than: timedelta = EXPIRE_AFTER) -> CompactResult:
+    """:func:`compact`, the caller holding the lake's lock (an ingest run that is due)."""
     started = time.perf_counter()
     result = CompactResult()
-    with lake.lock():
-        lake.create()  # an older lake's tables gain the columns compacted files will have
-        for table_name in (EVENTS_TABLE, AGGREGATED_TABLE):
-            _compact_table(lake, table_name, result)
-        result.days_compacted = len(result.days)
-        # Compacted days have new events files: their actions follow them.
-        actions.sync(lake)
-        lake.migrate_state()
-        result.state_files_merged = _merge_object_records(lake)
-        for table_name in TABLES | STATE_TABLES:
-            expired, deleted = _expire(lake, lake.load(table_name), expire_older_than)
-            result.snapshots_expired += expired
-            result.files_deleted += deleted
+    lake.create()  # an older lake's tables gain the columns compacted files will have
+    for table_name in (EVENTS_TABLE, AGGREGATED_TABLE):
+        _compact_table(lake, table_name, result)
+    result.days_compacted = len(result.days)
+    # Compacted days have new events files: their actions follow them.
+    actions.sync(lake)
+    lake.migrate_state()
+    result.state_files_merged = sum(_merge_state(lake, name) for name in STATE_TABLES)
+    for table_name in TABLES | STATE_TABLES:
+        expired, deleted = _expire(lake, lake.load(table_name), expire_older_than)
+        result.snapshots_expired += expired
+        result.files_deleted += deleted
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def maintenance_due(runs: list[dict[str, Any]]) -> bool:
+    """Whether an ingest run should compact the lake itself: every MAINTAIN_EVERY runs
+    (``TRAILWISE_MAINTAIN_EVERY``; 0: never), counted since the last compaction of any kind.
+
+    Years of hourly runs then cost what the first days did: a day's hourly files become one,
+    the state tables stay a file each, and old snapshots (the metadata every commit rewrites)
+    are expired.
+    """
+    every = int(os.environ.get("TRAILWISE_MAINTAIN_EVERY") or MAINTAIN_EVERY)
+    if every <= 0:
+        return False
+    since = 0
+    for run in reversed(runs):
+        if run.get("command") == "compact" or run.get("compacted"):
+            break
+        since += 1
+    return since + 1 >= every
 
 
 def _compact_table(lake: Lake, table_name: str, result: CompactResult) -> None:
@@ -171,14 +210,16 @@ def _compact_table(lake: Lake, table_name: str, result: CompactResult) -> None:
         con.close()
 
 
-def _merge_object_records(lake: Lake) -> int:
-    """The object records in one file sorted by URI instead of one per run (one commit, which
-    replaces the files it read): a run's lookup then reads one file's matching row groups."""
-    table = lake.load(OBJECTS_TABLE)
+def _merge_state(lake: Lake, table_name: str) -> int:
+    """A state table in one file instead of one per run (one commit replacing the files it
+    read), the object records sorted by URI: a run's lookup then reads one file's matching row
+    groups, and the run log is one read."""
+    table = lake.load(table_name)
     files = [t.file for t in table.scan().plan_files()]
     if len(files) < 2:
         return 0
-    rows = table.scan().to_arrow().sort_by("uri")
+    rows = table.scan().to_arrow()
+    rows = rows.sort_by("uri" if table_name == OBJECTS_TABLE else "logged_ns")
     lake.check_lease()
     table.overwrite(rows)
     return len(files)

@@ -75,9 +75,15 @@ RUNS_SCHEMA = pa.schema(
         ("command", pa.string()),
         ("started_at", pa.string()),
         ("finished_at", pa.string()),
+        ("logged_ns", pa.int64()),  # when the line was committed (ns since the epoch): the order
         ("record", pa.string()),  # the run's whole summary, as JSON
     ]
 )
+
+# The deduplicated tables: pyiceberg would retry a commit that lost a race by appending the
+# same files onto the new snapshot, duplicates and all; trailwise's commit retries itself, after
+# deduplicating against what the other writer added (:mod:`trailwise.pipeline.ingest.commit`).
+NO_BLIND_RETRY = {"commit.retry.num-retries": "0"}
 
 TABLE_PROPERTIES = {
     "write.parquet.compression-codec": "zstd",
@@ -122,7 +128,8 @@ def create_table(catalog: Any, identifier: str, arrow_schema: pa.Schema, locatio
             schema=schema,
             partition_spec=spec,
             location=location,
-            properties=TABLE_PROPERTIES,
+            properties=TABLE_PROPERTIES
+            | (NO_BLIND_RETRY if identifier_deduplicated(identifier) else {}),
         )
 
 
@@ -132,6 +139,22 @@ TABLES: dict[str, pa.Schema] = {
     AGGREGATED_TABLE: AGGREGATED_SCHEMA,
 }
 STATE_TABLES: dict[str, pa.Schema] = {OBJECTS_TABLE: OBJECTS_SCHEMA, RUNS_TABLE: RUNS_SCHEMA}
+
+
+def identifier_deduplicated(identifier: str) -> bool:
+    """Whether the table (in any namespace) is one whose commits are deduplicated."""
+    return identifier.rsplit(".", 1)[-1] in {
+        name.rsplit(".", 1)[-1] for name in (EVENTS_TABLE, AGGREGATED_TABLE)
+    }
+
+
+def upgrade_properties(table: Any) -> None:
+    """Give a table of an older trailwise the properties it lacks (one commit, when any)."""
+    wanted = NO_BLIND_RETRY if identifier_deduplicated(".".join(table.name())) else {}
+    missing = {k: v for k, v in wanted.items() if table.properties.get(k) != v}
+    if missing:
+        with table.transaction() as tx:
+            tx.set_properties(**missing)
 
 
 def add_missing_columns(table: Any, arrow_schema: pa.Schema) -> None:
