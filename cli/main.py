@@ -402,14 +402,34 @@ def permissions_ingest(
     role_arn: Annotated[
         str | None, typer.Option(help="Role the job assumes to read the bucket.")
     ] = None,
+    lake: Annotated[
+        str | None, typer.Option(help="The lake the job writes, if in S3: s3://BUCKET/PREFIX.")
+    ] = None,
+    catalog: CatalogOpt = None,
+    namespace: NamespaceOpt = None,
+    account_id: Annotated[
+        str | None, typer.Option(help="The Glue catalog's account (with --catalog glue).")
+    ] = None,
+    glue_region: Annotated[
+        str | None, typer.Option(help="The Glue catalog's region (with --catalog glue).")
+    ] = None,
 ) -> None:
     """Print the least-privilege IAM policy for 'trailwise ingest s3://BUCKET/PREFIX'.
 
-    With --role-arn, prints {"CallerPolicy": ..., "RolePolicy": ...}: the caller may only assume
-    the role, and the role may only list and read the trail's keys.
+    With --role-arn, prints {"CallerPolicy": ..., "RolePolicy": ...}: the role may only list
+    and read the trail's keys, and the caller may assume it (and write an S3 lake: --lake).
     """
     with reporting():
-        policy = api.ingest_permissions(bucket, prefix, kms_key, role_arn)
+        access = None
+        if lake:
+            access = api.LakeAccess(
+                lake,
+                catalog.value if catalog else "sql",
+                namespace or "trailwise",
+                account_id,
+                glue_region,
+            )
+        policy = api.ingest_permissions(bucket, prefix, kms_key, role_arn, access)
     sys.stdout.write(json.dumps(policy, indent=2) + "\n")
 
 

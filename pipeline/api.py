@@ -15,12 +15,14 @@ from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.ingest import FIRST_RUN_DAYS, Window, open_sources
 from trailwise.pipeline.lake import Lake, actions, as_lake, maintenance
 from trailwise.pipeline.policy import permissions
+from trailwise.pipeline.policy.permissions import LakeAccess
 from trailwise.pipeline.sources.s3 import S3Config
 
 # A lake: opened (a Lake), or named by its root (None: --lake's default).
 LakeLike = Lake | str | Path | None
 
 __all__ = [
+    "LakeAccess",
     "S3Config",
     "UsageError",
     "compact",
@@ -100,10 +102,14 @@ def iam_load(
 
 
 def ingest_permissions(
-    bucket: str, prefix: str = "", kms_key: str | None = None, role_arn: str | None = None
+    bucket: str,
+    prefix: str = "",
+    kms_key: str | None = None,
+    role_arn: str | None = None,
+    lake: permissions.LakeAccess | None = None,
 ) -> dict[str, Any]:
     """The IAM policy the ingest job needs; see :func:`permissions.ingest_policy`."""
-    return permissions.ingest_policy(bucket, prefix, kms_key, role_arn)
+    return permissions.ingest_policy(bucket, prefix, kms_key, role_arn, lake)
 
 
 def demo(sample_logs: str | Path, lake: LakeLike = None) -> Any:

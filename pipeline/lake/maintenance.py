@@ -25,6 +25,10 @@ from trailwise.pipeline.mapping import mapping_version
 from trailwise.pipeline.timeutil import now_iso
 
 EXPIRE_AFTER = timedelta(days=7)
+# At most this many snapshots per table (TRAILWISE_KEEP_SNAPSHOTS), however young: every commit
+# copies and rewrites the table's metadata, which lists them all (at 130, a third of an hourly
+# run went to that). 48: two days of an hourly job to travel back to.
+KEEP_SNAPSHOTS = 48
 MAINTAIN_EVERY = 24  # ingest runs between the job's own compactions (a day of hourly runs)
 COMPACT_GROUP_BYTES = 64 << 20  # compressed bytes rewritten at once; bounds memory (~8x in Arrow)
 # Compact holds the lake lock, so no writer can own an unreferenced file: it is garbage.
@@ -238,25 +242,33 @@ def _size_groups(files: list[Any]) -> list[list[Any]]:
 
 
 def _expire(lake: Lake, table: Any, older_than: timedelta) -> tuple[int, int]:
-    """Expire a table's old snapshots, then delete data and manifest files no remaining snapshot
-    uses."""
+    """Expire a table's snapshots older than ``older_than`` or beyond its newest
+    KEEP_SNAPSHOTS, then delete data and manifest files no remaining snapshot uses."""
     cutoff = datetime.now(UTC) - older_than
     current = table.metadata.current_snapshot_id
+    keep = int(os.environ.get("TRAILWISE_KEEP_SNAPSHOTS") or KEEP_SNAPSHOTS)
+    newest = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)[-keep:]
+    kept = {s.snapshot_id for s in newest}
     old = [
         s.snapshot_id
         for s in table.metadata.snapshots
-        if s.timestamp_ms < cutoff.timestamp() * 1000 and s.snapshot_id != current
+        if s.snapshot_id != current
+        and (s.timestamp_ms < cutoff.timestamp() * 1000 or s.snapshot_id not in kept)
     ]
     if old:
         table.maintenance.expire_snapshots().by_ids(old).commit()
         table = lake.catalog().load_table(table.name())
     referenced: set[str] = set()
+    # Snapshots share most of their manifests: each is read once, however many list it.
+    manifests: dict[str, Any] = {}
     for snapshot in table.metadata.snapshots:
         referenced.add(local_path(snapshot.manifest_list))
         for manifest in snapshot.manifests(table.io):
-            referenced.add(local_path(manifest.manifest_path))
-            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
-                referenced.add(local_path(entry.data_file.file_path))
+            manifests.setdefault(manifest.manifest_path, manifest)
+    for path, manifest in manifests.items():
+        referenced.add(local_path(path))
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            referenced.add(local_path(entry.data_file.file_path))
     location = local_path(table.metadata.location)
     grace = time.time() - ORPHAN_GRACE.total_seconds()
     deleted = 0

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.sources.keys import account_root
+
+
+def actions_of(policy: dict[str, Any]) -> list[str]:
+    """Every action a policy document's statements name, in order."""
+    out: list[str] = []
+    for statement in policy["Statement"]:
+        action = statement["Action"]
+        out.extend([action] if isinstance(action, str) else action)
+    return out
 
 
 def _catalogue_check(actions: list[str]) -> None:
@@ -19,15 +29,86 @@ def _catalogue_check(actions: list[str]) -> None:
             raise UsageError(f"{action} is not in the IAM action catalogue")
 
 
+@dataclass(frozen=True)
+class LakeAccess:
+    """Where the job writes: an S3 lake (``s3://bucket/prefix``) and its Glue catalog, if any."""
+
+    root: str
+    catalog: str = "sql"
+    namespace: str = "trailwise"
+    account_id: str | None = None  # the Glue catalog's account and region, for its ARNs
+    region: str | None = None
+
+
+# What pyiceberg's Glue catalog calls: namespaces and tables found or created, and each commit
+# a GetTable and an UpdateTable (swapping the metadata location).
+_GLUE_ACTIONS = [
+    "glue:GetDatabase",
+    "glue:CreateDatabase",
+    "glue:GetTable",
+    "glue:CreateTable",
+    "glue:UpdateTable",
+]
+
+
+def lake_statements(lake: LakeAccess) -> list[dict[str, Any]]:
+    """What writing an S3 lake (and its Glue tables) takes: list the lake's prefix, read, write
+    and delete objects under it (data, metadata, state, quarantine, the lease), and the Glue
+    calls on the lake's database and its tables."""
+    if not lake.root.startswith("s3://"):
+        return []  # a local lake needs no AWS permission
+    bucket, _, prefix = lake.root.removeprefix("s3://").partition("/")
+    prefix = prefix.strip("/")
+    under = f"{prefix}/" if prefix else ""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ListLake",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{bucket}",
+            **({"Condition": {"StringLike": {"s3:prefix": [under, f"{under}*"]}}} if under else {}),
+        },
+        {
+            "Sid": "ReadWriteLake",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": f"arn:aws:s3:::{bucket}/{under}*",
+        },
+    ]
+    if lake.catalog == "glue":
+        if not (lake.account_id and lake.region):
+            raise UsageError("a Glue catalog's policy needs --account-id and --glue-region")
+        base = f"arn:aws:glue:{lake.region}:{lake.account_id}"
+        statements.append(
+            {
+                "Sid": "LakeGlueTables",
+                "Effect": "Allow",
+                "Action": _GLUE_ACTIONS,
+                "Resource": [
+                    f"{base}:catalog",
+                    f"{base}:database/{lake.namespace}",
+                    f"{base}:table/{lake.namespace}/*",
+                ],
+            }
+        )
+    return statements
+
+
 def ingest_policy(
-    bucket: str, prefix: str = "", kms_key: str | None = None, role_arn: str | None = None
+    bucket: str,
+    prefix: str = "",
+    kms_key: str | None = None,
+    role_arn: str | None = None,
+    lake: LakeAccess | None = None,
 ) -> dict[str, Any]:
     """The identity policy for ``trailwise ingest s3://bucket/prefix``.
 
     ListBucket is limited by ``s3:prefix`` to the CloudTrail tree (discovery lists
     ``PREFIX/AWSLogs/`` and below, never the bucket root); GetObject to log keys; kms:Decrypt on
     the trail's key when it uses SSE-KMS. With ``role_arn`` the S3 and KMS statements belong to
-    that role, and the caller gets only sts:AssumeRole on it: both documents are returned.
+    that role, and the caller gets only sts:AssumeRole on it: both documents are returned. With
+    an S3 ``lake``, the caller (who writes the lake with its own credentials) also gets
+    :func:`lake_statements`.
     """
     if not bucket or "/" in bucket:
         raise UsageError(f"{bucket!r} is not a bucket name")
@@ -58,11 +139,12 @@ def ingest_policy(
                 "Resource": kms_key,
             }
         )
-    reader = {"Version": "2012-10-17", "Statement": statements}
-    actions = [s["Action"] for s in statements]
+    writer = lake_statements(lake) if lake else []
     if not role_arn:
-        _catalogue_check(actions)
-        return reader
+        policy = {"Version": "2012-10-17", "Statement": statements + writer}
+        _catalogue_check(actions_of(policy))
+        return policy
+    reader = {"Version": "2012-10-17", "Statement": statements}
     caller = {
         "Version": "2012-10-17",
         "Statement": [
@@ -71,8 +153,9 @@ def ingest_policy(
                 "Effect": "Allow",
                 "Action": "sts:AssumeRole",
                 "Resource": role_arn,
-            }
+            },
+            *writer,
         ],
     }
-    _catalogue_check([*actions, "sts:AssumeRole"])
+    _catalogue_check(actions_of(reader) + actions_of(caller))
     return {"CallerPolicy": caller, "RolePolicy": reader}
