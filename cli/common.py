@@ -85,9 +85,22 @@ def reporting() -> Iterator[None]:
     except OSError as exc:
         if debug:
             raise
-        where = f" {exc.filename}" if exc.filename else ""
-        typer.secho(f"error:{where}: {exc.strerror or exc}", fg=typer.colors.RED, err=True)
+        where = f" {exc.filename}:" if exc.filename else ""
+        typer.secho(f"error:{where} {exc.strerror or exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
+    except Exception as exc:
+        # AWS errors raised inside a library trailwise calls (pyiceberg's Glue catalog) carry
+        # no credentials in their text: one line too.
+        if debug or not _is_aws_error(exc):
+            raise
+        typer.secho(f"error: AWS: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+
+
+def _is_aws_error(exc: Exception) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(exc, BotoCoreError | ClientError)
 
 
 def echo_json(value: Any) -> None:

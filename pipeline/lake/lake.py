@@ -254,7 +254,7 @@ class Lake:
                 props |= self.store.io_properties()  # type: ignore[attr-defined]
             try:
                 self._catalog = load_catalog("trailwise", **props)
-            except (ValueError, ImportError) as exc:
+            except (ValueError, ImportError, OSError) as exc:  # requests' errors are OSErrors
                 raise LakeError(
                     f"cannot open the {config.kind} catalog of {self.root}: {exc}"
                 ) from None

@@ -257,28 +257,19 @@ class S3Store(Store):
         return f"s3://{fs_path}"
 
     def read(self, key: str) -> bytes | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            body: bytes = (
-                self.client().get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
-            )
-        except ClientError as exc:
-            if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
-                return None
-            raise _lake_error(self.uri(key), "read", exc) from None
-        return body
+        found = self.tag(key)
+        return None if found is None else found[0]
 
     def write(self, key: str, data: bytes) -> None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.client().put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             raise _lake_error(self.uri(key), "write", exc) from None
 
     def _conditional_put(self, key: str, data: bytes, **condition: str) -> str | None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             response = self.client().put_object(
@@ -287,6 +278,8 @@ class S3Store(Store):
         except ClientError as exc:
             if error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
                 return None
+            raise _lake_error(self.uri(key), "write", exc) from None
+        except BotoCoreError as exc:
             raise _lake_error(self.uri(key), "write", exc) from None
         return str(response["ETag"])
 
@@ -297,7 +290,7 @@ class S3Store(Store):
         return self._conditional_put(key, data, IfMatch=tag)
 
     def remove(self, key: str, tag: str | None = None) -> bool:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         condition = {"IfMatch": tag} if tag else {}
         try:
@@ -306,23 +299,30 @@ class S3Store(Store):
             if error_code(exc) in ("PreconditionFailed", "NoSuchKey", "404", "412"):
                 return False
             raise _lake_error(self.uri(key), "delete", exc) from None
+        except BotoCoreError as exc:
+            raise _lake_error(self.uri(key), "delete", exc) from None
         return True
 
     def tag(self, key: str) -> tuple[bytes, str] | None:
         """The file's bytes and version tag (ETag), or None when it does not exist."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             response = self.client().get_object(Bucket=self.bucket, Key=self._key(key))
+            return response["Body"].read(), str(response["ETag"])
         except ClientError as exc:
             if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
                 return None
             raise _lake_error(self.uri(key), "read", exc) from None
-        return response["Body"].read(), str(response["ETag"])
+        except BotoCoreError as exc:
+            raise _lake_error(self.uri(key), "read", exc) from None
 
 
 def _lake_error(uri: str, verb: str, exc: Exception) -> LakeError:
-    return LakeError(f"cannot {verb} {uri}: {error_code(exc)}")
+    """One line naming the object and what AWS said (an error code, or botocore's message for
+    a connection or credential problem)."""
+    reason = error_code(exc) if hasattr(exc, "response") else str(exc)
+    return LakeError(f"cannot {verb} {uri}: {reason}")
 
 
 def _resolved(config: S3Config) -> tuple[str, str | None, Any]:

@@ -146,3 +146,16 @@ def test_compact_remap_and_policies_work_on_an_s3_lake(cli, tmp_path, s3_lake):
     assert cli.json("iam", "load", PROD, *lake)["is_new"]
     listed = cli.json("query", "--sql", "select count(*) as n from iam_principals", *lake)
     assert listed[0]["n"] > 0
+    suggested = cli("policy", "suggest", "arn:aws:iam::111122223333:role/service/app-role", *lake)
+    assert suggested.exit_code == 0, suggested.stderr
+    statements = json.loads(suggested.stdout)["Statement"]
+    assert any("s3:ListAllMyBuckets" in s["Action"] for s in statements)
+
+
+def test_an_unreachable_s3_lake_is_one_line_naming_the_object(cli, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    result = cli("status", "--lake", "s3://nobucket/lake")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot read s3://nobucket/lake/state/format.json: ")
+    assert len(result.stderr.strip().splitlines()) == 1
