@@ -345,18 +345,7 @@ class Lake:
         """
         if listed.num_rows == 0 or not self.exists():
             return set()
-        files = self._legacy_files(_LEGACY_OBJECTS, ".parquet")
-        if self.has_table(OBJECTS_TABLE):
-            from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
-
-            uris = sorted(listed.column("uri").to_pylist())
-            files += self.data_files(
-                OBJECTS_TABLE,
-                And(
-                    GreaterThanOrEqual("uri", uris[0]),  # type: ignore[call-arg, arg-type]
-                    LessThanOrEqual("uri", uris[-1]),  # type: ignore[call-arg, arg-type]
-                ),
-            )
+        files = self.record_files(listed.column("uri").to_pylist())
         if not files:
             return set()
         con = duckdb_connect()
@@ -366,6 +355,22 @@ class Lake:
         finally:
             con.close()
         return {(str(u), str(f)) for u, f in rows}
+
+    def record_files(self, uris: list[str]) -> list[str]:
+        """The object-record files that may hold any of ``uris``: those whose URI bounds meet
+        the range of ``uris`` (and a format-1 lake's record files)."""
+        files = self._legacy_files(_LEGACY_OBJECTS, ".parquet")
+        if uris and self.has_table(OBJECTS_TABLE):
+            from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
+
+            files += self.data_files(
+                OBJECTS_TABLE,
+                And(
+                    GreaterThanOrEqual("uri", min(uris)),  # type: ignore[call-arg, arg-type]
+                    LessThanOrEqual("uri", max(uris)),  # type: ignore[call-arg, arg-type]
+                ),
+            )
+        return files
 
     def record_objects(self, run_id: str, rows: list[dict[str, Any]] | pa.Table) -> None:
         """Commit this run's object records; called only after the data commit."""

@@ -128,8 +128,7 @@ def create_table(catalog: Any, identifier: str, arrow_schema: pa.Schema, locatio
             schema=schema,
             partition_spec=spec,
             location=location,
-            properties=TABLE_PROPERTIES
-            | (NO_BLIND_RETRY if identifier_deduplicated(identifier) else {}),
+            properties=TABLE_PROPERTIES | own_properties(identifier),
         )
 
 
@@ -141,16 +140,21 @@ TABLES: dict[str, pa.Schema] = {
 STATE_TABLES: dict[str, pa.Schema] = {OBJECTS_TABLE: OBJECTS_SCHEMA, RUNS_TABLE: RUNS_SCHEMA}
 
 
-def identifier_deduplicated(identifier: str) -> bool:
-    """Whether the table (in any namespace) is one whose commits are deduplicated."""
-    return identifier.rsplit(".", 1)[-1] in {
-        name.rsplit(".", 1)[-1] for name in (EVENTS_TABLE, AGGREGATED_TABLE)
-    }
+def own_properties(identifier: str) -> dict[str, str]:
+    """The properties a table (in any namespace) has beyond TABLE_PROPERTIES."""
+    name = identifier.rsplit(".", 1)[-1]
+    if name in (EVENTS_TABLE.rsplit(".", 1)[-1], AGGREGATED_TABLE.rsplit(".", 1)[-1]):
+        return NO_BLIND_RETRY
+    if name == OBJECTS_TABLE.rsplit(".", 1)[-1]:
+        # Whole URIs as each file's bounds (not 16 characters, all alike: "s3://bucket/AWSLo"),
+        # so that a run's lookup reads only the record files its listing's URI range meets.
+        return {"write.metadata.metrics.column.uri": "full"}
+    return {}
 
 
 def upgrade_properties(table: Any) -> None:
     """Give a table of an older trailwise the properties it lacks (one commit, when any)."""
-    wanted = NO_BLIND_RETRY if identifier_deduplicated(".".join(table.name())) else {}
+    wanted = own_properties(".".join(table.name()))
     missing = {k: v for k, v in wanted.items() if table.properties.get(k) != v}
     if missing:
         with table.transaction() as tx:

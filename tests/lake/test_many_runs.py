@@ -48,3 +48,16 @@ def test_a_compaction_counts_as_the_jobs_own(tmp_path, monkeypatch):
         "ingest",
         "ingest",
     ]
+
+
+def test_a_runs_lookup_reads_only_the_records_its_listing_meets(tmp_path):
+    lake_dir = tmp_path / "lake"
+    for day in range(1, 6):
+        given_delivery_file(tmp_path / f"logs{day}", [an_event()], day=f"2026/11/0{day}")
+        api.ingest([str(tmp_path / f"logs{day}")], lake_dir)
+    lake = Lake(lake_dir)
+    uris = sorted(lake.load(OBJECTS_TABLE).scan().to_arrow().column("uri").to_pylist())
+    assert len(lake.data_files(OBJECTS_TABLE)) == 5
+    # Day 3's listing (a bucket source lists recent day prefixes) meets one run's records.
+    assert len(lake.record_files([uris[2]])) == 1
+    assert len(lake.record_files(uris[1:3])) == 2
