@@ -117,6 +117,13 @@ class DayFiles:
     paths: tuple[str, ...]
 
 
+def _configured() -> dict[str, Any]:
+    """pyiceberg's own configuration of the catalog named ``trailwise``, if any."""
+    from pyiceberg.utils.config import Config
+
+    return dict(Config().get_catalog_config("trailwise") or {})
+
+
 def _without_secret(uri: str | None) -> str | None:
     """A catalog URI fit to be recorded in the lake: None when it carries a password."""
     if uri is None:
@@ -207,9 +214,7 @@ class Lake:
         given = self._given
         kind = given.kind or recorded.get("type")
         if kind is None:
-            from pyiceberg.utils.config import Config
-
-            kind = str((Config().get_catalog_config("trailwise") or {}).get("type") or "sql")
+            kind = str(_configured().get("type") or "sql")
         if recorded.get("type") and kind != recorded["type"]:
             raise UsageError(
                 f"lake {self.root} keeps its tables in a {recorded['type']} catalog, not {kind}",
@@ -243,7 +248,7 @@ class Lake:
                     props["uri"] = config.uri
                 elif self.is_local:
                     props["uri"] = f"sqlite:///{self.catalog_path}"
-                else:
+                elif not _configured().get("uri"):
                     raise UsageError(
                         f"lake {self.root}: a sql catalog of an S3 lake needs --catalog-uri",
                         hint="pass --catalog glue, or --catalog-uri with a shared database URL",

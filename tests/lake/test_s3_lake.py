@@ -159,3 +159,11 @@ def test_an_unreachable_s3_lake_is_one_line_naming_the_object(cli, monkeypatch):
     assert result.exit_code == 1
     assert result.stderr.startswith("error: cannot read s3://nobucket/lake/state/format.json: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_pyicebergs_own_configuration_names_the_catalog(cli, tmp_path, s3_lake, monkeypatch):
+    monkeypatch.setenv("PYICEBERG_CATALOG__TRAILWISE__TYPE", "sql")
+    monkeypatch.setenv("PYICEBERG_CATALOG__TRAILWISE__URI", f"sqlite:///{tmp_path / 'c.db'}")
+    given_delivery_file(tmp_path / "logs", [an_event()])
+    assert cli.json("ingest", tmp_path / "logs", "--lake", s3_lake)["events_written"] == 1
+    assert cli.json("status", "--lake", s3_lake)["events"] == 1
