@@ -332,6 +332,33 @@ def remap(
         )
 
 
+@app.command()
+def connect(
+    lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the file here [default: LAKE/connect.sql; for an S3 lake "
+            "~/.cache/trailwise/connect-HASH.sql]."
+        ),
+    ] = None,
+) -> None:
+    """Write a DuckDB init file defining the lake's views, and print its path.
+
+    The views (events, event_actions, aggregated_events, aggregated_use, iam_*) name the data
+    files of the current snapshot: run 'duckdb -init "$(trailwise connect)"', and connect again
+    to see later data. For an S3 lake the file starts with the httpfs settings; credentials come
+    from DuckDB's AWS credential chain and are never written.
+    """
+    with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
+        result = api.connect(lake, output)
+    typer.echo(result.path)
+
+
 iam_app = typer.Typer(
     help="IAM snapshots in the lake.", no_args_is_help=True, rich_markup_mode=None
 )

@@ -15,6 +15,7 @@ from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.ingest import FIRST_RUN_DAYS, Window, open_sources
 from trailwise.pipeline.lake import Lake, actions, as_lake, maintenance
 from trailwise.pipeline.policy import permissions
+from trailwise.pipeline.query import init_file
 from trailwise.pipeline.sources.s3 import S3Config
 
 # A lake: opened (a Lake), or named by its root (None: --lake's default).
@@ -24,6 +25,7 @@ __all__ = [
     "S3Config",
     "UsageError",
     "compact",
+    "connect",
     "demo",
     "iam_load",
     "ingest",
@@ -71,6 +73,12 @@ def run_sql(sql: str, lake: LakeLike = None) -> pa.Table:
 def run_named(name: str, lake: LakeLike = None, params: dict[str, Any] | None = None) -> pa.Table:
     """A named query from ``queries/`` with bound parameters."""
     return query.run_named(as_lake(lake), name, params)
+
+
+def connect(lake: LakeLike = None, output: str | Path | None = None) -> init_file.ConnectResult:
+    """Write a DuckDB init file defining the lake's views over its current snapshot; see
+    :func:`query.init_file.write_init_file`."""
+    return init_file.write_init_file(as_lake(lake), Path(output) if output is not None else None)
 
 
 def list_queries() -> list[query.NamedQuery]:
