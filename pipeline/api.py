@@ -14,6 +14,7 @@ from trailwise.pipeline import query
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.ingest import FIRST_RUN_DAYS, Window, open_sources
 from trailwise.pipeline.lake import Lake, actions, as_lake, maintenance
+from trailwise.pipeline.lake import copy as lake_copy
 from trailwise.pipeline.policy import permissions
 from trailwise.pipeline.query import init_file
 from trailwise.pipeline.sources.s3 import S3Config
@@ -26,6 +27,7 @@ __all__ = [
     "UsageError",
     "compact",
     "connect",
+    "copy_lake",
     "demo",
     "iam_load",
     "ingest",
@@ -79,6 +81,12 @@ def connect(lake: LakeLike = None, output: str | Path | None = None) -> init_fil
     """Write a DuckDB init file defining the lake's views over its current snapshot; see
     :func:`query.init_file.write_init_file`."""
     return init_file.write_init_file(as_lake(lake), Path(output) if output is not None else None)
+
+
+def copy_lake(source: LakeLike, destination: LakeLike) -> lake_copy.CopyResult:
+    """Copy a whole lake to another place, its tables registered anew there; see
+    :func:`lake.copy.copy_lake`."""
+    return lake_copy.copy_lake(as_lake(source), as_lake(destination))
 
 
 def list_queries() -> list[query.NamedQuery]:
