@@ -332,6 +332,102 @@ def remap(
         )
 
 
+@app.command()
+def connect(
+    lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the file here [default: LAKE/connect.sql; for an S3 lake "
+            "~/.cache/trailwise/connect-HASH.sql]."
+        ),
+    ] = None,
+) -> None:
+    """Write a DuckDB init file defining the lake's views, and print its path.
+
+    The views (events, event_actions, aggregated_events, aggregated_use, iam_*) name the data
+    files of the current snapshot: run 'duckdb -init "$(trailwise connect)"', and connect again
+    to see later data. For an S3 lake the file starts with the httpfs settings; credentials come
+    from DuckDB's AWS credential chain and are never written.
+    """
+    with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
+        result = api.connect(lake, output)
+    typer.echo(result.path)
+
+
+lake_app = typer.Typer(
+    help="Whole lakes: copy one to another place.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(lake_app, name="lake")
+
+
+@lake_app.command("copy")
+def lake_copy(
+    src: Annotated[
+        str,
+        typer.Argument(metavar="SRC", help="The lake to copy: a folder or s3://BUCKET/PREFIX."),
+    ],
+    dst: Annotated[
+        str,
+        typer.Argument(
+            metavar="DST", help="Where to: a folder or s3://BUCKET/PREFIX that holds no lake."
+        ),
+    ],
+    catalog: Annotated[
+        common.CatalogKind | None,
+        typer.Option(
+            "--catalog",
+            help="DST's catalog: sql (SQLite in a local DST), glue or rest [default: sql, or the "
+            "trailwise catalog of pyiceberg's configuration].",
+        ),
+    ] = None,
+    catalog_uri: Annotated[
+        str | None,
+        typer.Option(help="DST's catalog: a SQLAlchemy URL (sql) or the catalog's URL (rest)."),
+    ] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option(help="DST's Glue database / Iceberg namespace [default: trailwise]."),
+    ] = None,
+    from_catalog_uri: Annotated[
+        str | None,
+        typer.Option(help="SRC's sql catalog when it is a shared database (SRC records the rest)."),
+    ] = None,
+    fmt: FormatOpt = SummaryFormat.text,
+) -> None:
+    """Copy a lake to another folder or S3 prefix, its Iceberg metadata made for the new place.
+
+    --catalog, --catalog-uri and --namespace are DST's (as for 'ingest' into a new lake, but
+    never from the environment); SRC's catalog is the one it recorded. Copies the current
+    snapshot of every table, the object records and run log included (so the next ingest into
+    the copy skips what SRC ingested), and the quarantine and IAM snapshots; not the older
+    snapshots. Both lakes are locked while it runs; a DST that already holds a lake is refused.
+    """
+    with reporting():
+        source = open_lake(src, None, from_catalog_uri, None)
+        destination = open_lake(dst, catalog, catalog_uri, namespace)
+        result = api.copy_lake(source, destination)
+    if fmt is SummaryFormat.json:
+        echo_json(result.to_dict())
+        return
+    typer.echo(
+        f"copied {result.source} -> {result.destination} "
+        f"({result.catalog} catalog, namespace {result.namespace}) in {result.seconds:.2f}s"
+    )
+    for table in result.tables:
+        typer.echo(
+            f"  table {table.name}: {table.files} files, {table.rows:,} rows, "
+            f"{table.bytes / 1e6:.1f} MB"
+        )
+    for folder in result.folders:
+        typer.echo(f"  {folder.name}/: {folder.files} files, {folder.bytes / 1e6:.1f} MB")
+    typer.echo(f"total: {result.files} files, {result.rows:,} rows, {result.bytes / 1e6:.1f} MB")
+
+
 iam_app = typer.Typer(
     help="IAM snapshots in the lake.", no_args_is_help=True, rich_markup_mode=None
 )

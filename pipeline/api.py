@@ -14,8 +14,10 @@ from trailwise.pipeline import query
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.ingest import FIRST_RUN_DAYS, Window, open_sources
 from trailwise.pipeline.lake import Lake, actions, as_lake, maintenance
+from trailwise.pipeline.lake import copy as lake_copy
 from trailwise.pipeline.policy import permissions
 from trailwise.pipeline.policy.permissions import LakeAccess
+from trailwise.pipeline.query import init_file
 from trailwise.pipeline.sources.s3 import S3Config
 
 # A lake: opened (a Lake), or named by its root (None: --lake's default).
@@ -26,6 +28,8 @@ __all__ = [
     "S3Config",
     "UsageError",
     "compact",
+    "connect",
+    "copy_lake",
     "demo",
     "iam_load",
     "ingest",
@@ -73,6 +77,18 @@ def run_sql(sql: str, lake: LakeLike = None) -> pa.Table:
 def run_named(name: str, lake: LakeLike = None, params: dict[str, Any] | None = None) -> pa.Table:
     """A named query from ``queries/`` with bound parameters."""
     return query.run_named(as_lake(lake), name, params)
+
+
+def connect(lake: LakeLike = None, output: str | Path | None = None) -> init_file.ConnectResult:
+    """Write a DuckDB init file defining the lake's views over its current snapshot; see
+    :func:`query.init_file.write_init_file`."""
+    return init_file.write_init_file(as_lake(lake), Path(output) if output is not None else None)
+
+
+def copy_lake(source: LakeLike, destination: LakeLike) -> lake_copy.CopyResult:
+    """Copy a whole lake to another place, its tables registered anew there; see
+    :func:`lake.copy.copy_lake`."""
+    return lake_copy.copy_lake(as_lake(source), as_lake(destination))
 
 
 def list_queries() -> list[query.NamedQuery]:

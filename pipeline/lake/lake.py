@@ -178,7 +178,9 @@ class Lake:
         return Path(tempfile.gettempdir()) / f"trailwise-staging-{digest}"
 
     def warehouse(self) -> str:
-        return Path(self.root, "warehouse").as_uri() if self.is_local else f"{self.root}/warehouse"
+        # Not Path.as_uri(): pyiceberg does not unquote file URIs, so a percent-encoded folder
+        # name ("o%27b%20lake") would become a sibling folder of that name.
+        return f"file://{self.root}/warehouse" if self.is_local else f"{self.root}/warehouse"
 
     # -- what the lake is -----------------------------------------------------------------
     def format(self) -> dict[str, Any]:

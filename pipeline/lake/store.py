@@ -340,7 +340,8 @@ def _resolved(config: S3Config) -> tuple[str, str | None, Any]:
     )
 
 
-def _custom_endpoint(endpoint: str) -> bool:
+def custom_endpoint(endpoint: str) -> bool:
+    """Whether ``endpoint`` is not AWS's own S3 (an emulator, MinIO, a gateway)."""
     return not endpoint.split("://", 1)[-1].split("/", 1)[0].endswith(".amazonaws.com")
 
 
@@ -355,7 +356,7 @@ def arrow_s3(config: S3Config) -> Any:
         "session_token": creds.token,
         "region": region or "us-east-1",
     }
-    if _custom_endpoint(endpoint):
+    if custom_endpoint(endpoint):
         scheme, _, host = endpoint.partition("://")
         options |= {"endpoint_override": host.rstrip("/"), "scheme": scheme}
     return pafs.S3FileSystem(**options)
@@ -372,7 +373,7 @@ def s3_properties(config: S3Config) -> dict[str, str]:
     }
     if creds.token:
         props["s3.session-token"] = creds.token
-    if _custom_endpoint(endpoint):
+    if custom_endpoint(endpoint):
         props["s3.endpoint"] = endpoint
     return props
 

@@ -77,6 +77,15 @@ def _aggregated_use(con: duckdb.DuckDBPyConnection) -> None:
     action the mapping gives that API (summaries name no resources per principal)."""
     calls = con.sql(sqlfile.text("trailwise.pipeline.query", "aggregated_calls"))
     calls.create_view("_aggregated_calls")
+    con.from_arrow(aggregated_api_actions(con)).create_view("_aggregated_api_actions")
+    con.sql(sqlfile.text("trailwise.pipeline.query", "aggregated_use")).create_view(
+        "aggregated_use"
+    )
+
+
+def aggregated_api_actions(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """(event_source, event_name, action): each IAM action the mapping gives each API that the
+    ``_aggregated_calls`` view of ``con`` names."""
     pairs = con.sql("select distinct event_source, event_name from _aggregated_calls").fetchall()
     rows = [
         (source, name, use.action)
@@ -86,13 +95,9 @@ def _aggregated_use(con: duckdb.DuckDBPyConnection) -> None:
         ).actions
     ]
     columns = ("event_source", "event_name", "action")
-    api_actions = pa.table(
+    return pa.table(
         {column: [row[i] for row in rows] for i, column in enumerate(columns)},
         schema=pa.schema([(column, pa.string()) for column in columns]),
-    )
-    con.from_arrow(api_actions).create_view("_aggregated_api_actions")
-    con.sql(sqlfile.text("trailwise.pipeline.query", "aggregated_use")).create_view(
-        "aggregated_use"
     )
 
 

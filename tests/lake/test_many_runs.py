@@ -61,3 +61,13 @@ def test_a_runs_lookup_reads_only_the_records_its_listing_meets(tmp_path):
     # Day 3's listing (a bucket source lists recent day prefixes) meets one run's records.
     assert len(lake.record_files([uris[2]])) == 1
     assert len(lake.record_files(uris[1:3])) == 2
+
+
+def test_a_lake_whose_folder_name_has_a_space_and_a_quote_keeps_its_tables_in_it(tmp_path):
+    lake_dir = tmp_path / "o'b lake"
+    given_delivery_file(tmp_path / "logs", [an_event(), an_event()])
+    api.ingest([str(tmp_path / "logs")], lake_dir)
+    api.compact(lake_dir)
+    assert api.run_sql("select count(*) as n from events", lake_dir).to_pylist() == [{"n": 2}]
+    assert all(f.startswith(f"{lake_dir}/warehouse/") for f in Lake(lake_dir).data_files())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logs", "o'b lake"]
