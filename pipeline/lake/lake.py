@@ -259,6 +259,9 @@ class Lake:
                 props["uri"] = config.uri
             if not self.is_local:
                 props |= self.store.io_properties()  # type: ignore[attr-defined]
+            # pyiceberg reads its environment once, at import: merged here, the settings in
+            # force are those of now (flags still win).
+            props = {k: str(v) for k, v in _configured().items() if k != "type"} | props
             try:
                 self._catalog = load_catalog("trailwise", **props)
             except (ValueError, ImportError, OSError) as exc:  # requests' errors are OSErrors
