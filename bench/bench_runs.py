@@ -129,9 +129,13 @@ def main() -> None:
     for name in QUERIES:
         day1, end = queries["after the first day"][name], queries["at the end"][name]
         print(f"query {name}: after day 1 {day1:.2f}s, at the end {end:.2f}s; {end / day1:.2f}x")
+    from trailwise.pipeline.lake import EVENTS_TABLE, Lake
+
+    events_table = Lake(lake).load(EVENTS_TABLE)
+    manifests = len(events_table.current_snapshot().manifests(events_table.io))
     print(
-        f"lake at the end: {status['data_files']} event files, {status['snapshots']} snapshots "
-        f"of events, {status['runs']} runs logged"
+        f"lake at the end: {status['data_files']} event files in {manifests} manifests, "
+        f"{status['snapshots']} snapshots of events, {status['runs']} runs logged"
     )
     print(f"lake kept at {lake}")
 

@@ -146,10 +146,14 @@ def test_compact_remap_and_policies_work_on_an_s3_lake(cli, tmp_path, s3_lake):
     assert cli.json("iam", "load", PROD, *lake)["is_new"]
     listed = cli.json("query", "--sql", "select count(*) as n from iam_principals", *lake)
     assert listed[0]["n"] > 0
-    suggested = cli("policy", "suggest", "arn:aws:iam::111122223333:role/service/app-role", *lake)
+    role = "arn:aws:iam::111122223333:role/service/app-role"
+    suggested = cli("policy", "suggest", role, *lake)
     assert suggested.exit_code == 0, suggested.stderr
     statements = json.loads(suggested.stdout)["Statement"]
     assert any("s3:ListAllMyBuckets" in s["Action"] for s in statements)
+    for command in ("diff", "trust"):
+        result = cli("policy", command, role, *lake)
+        assert result.exit_code == 0, (command, result.stderr)
 
 
 def test_an_unreachable_s3_lake_is_one_line_naming_the_object(cli, monkeypatch):
