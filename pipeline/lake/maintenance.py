@@ -29,6 +29,8 @@ EXPIRE_AFTER = timedelta(days=7)
 # copies and rewrites the table's metadata, which lists them all (at 130, a third of an hourly
 # run went to that). 48: two days of an hourly job to travel back to.
 KEEP_SNAPSHOTS = 48
+# The state tables (object records, run log) are read at their current snapshot only.
+KEEP_STATE_SNAPSHOTS = 4
 MAINTAIN_EVERY = 24  # ingest runs between the job's own compactions (a day of hourly runs)
 COMPACT_GROUP_BYTES = 64 << 20  # compressed bytes rewritten at once; bounds memory (~8x in Arrow)
 # Compact holds the lake lock, so no writer can own an unreferenced file: it is garbage.
@@ -146,7 +148,8 @@ def compact_locked(lake: Lake, expire_older_than: timedelta = EXPIRE_AFTER) -> C
     lake.migrate_state()
     result.state_files_merged = sum(_merge_state(lake, name) for name in STATE_TABLES)
     for table_name in TABLES | STATE_TABLES:
-        expired, deleted = _expire(lake, lake.load(table_name), expire_older_than)
+        keep = KEEP_STATE_SNAPSHOTS if table_name in STATE_TABLES else None
+        expired, deleted = _expire(lake, lake.load(table_name), expire_older_than, keep)
         result.snapshots_expired += expired
         result.files_deleted += deleted
     result.seconds = round(time.perf_counter() - started, 3)
@@ -241,12 +244,14 @@ def _size_groups(files: list[Any]) -> list[list[Any]]:
     return [g for g in groups if g]
 
 
-def _expire(lake: Lake, table: Any, older_than: timedelta) -> tuple[int, int]:
-    """Expire a table's snapshots older than ``older_than`` or beyond its newest
-    KEEP_SNAPSHOTS, then delete data and manifest files no remaining snapshot uses."""
+def _expire(
+    lake: Lake, table: Any, older_than: timedelta, keep: int | None = None
+) -> tuple[int, int]:
+    """Expire a table's snapshots older than ``older_than`` or beyond its newest ``keep``
+    (default KEEP_SNAPSHOTS), then delete data and manifest files no remaining snapshot uses."""
     cutoff = datetime.now(UTC) - older_than
     current = table.metadata.current_snapshot_id
-    keep = int(os.environ.get("TRAILWISE_KEEP_SNAPSHOTS") or KEEP_SNAPSHOTS)
+    keep = keep or int(os.environ.get("TRAILWISE_KEEP_SNAPSHOTS") or KEEP_SNAPSHOTS)
     newest = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)[-keep:]
     kept = {s.snapshot_id for s in newest}
     old = [

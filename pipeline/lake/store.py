@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ class Listed:
     mtime: float  # seconds since the epoch
 
 
-class Store:
+class Store(ABC):
     """The lake's files under ``root`` (a local folder's path, or ``s3://bucket/prefix``)."""
 
     root: str
@@ -42,37 +43,37 @@ class Store:
         """The URI of ``key`` (a '/'-separated path under the root)."""
         return f"{self.root}/{key.strip('/')}"
 
+    @abstractmethod
     def filesystem(self) -> Any:
         """The pyarrow filesystem that reads and writes this store's files."""
-        raise NotImplementedError
 
+    @abstractmethod
     def fs_path(self, uri: str) -> str:
         """``uri`` as a path of :meth:`filesystem`."""
-        raise NotImplementedError
 
+    @abstractmethod
     def read(self, key: str) -> bytes | None:
         """The file's bytes, or None when it does not exist."""
-        raise NotImplementedError
 
+    @abstractmethod
     def write(self, key: str, data: bytes) -> None:
         """Write a whole file; readers see the old content or the new, never a part."""
-        raise NotImplementedError
 
+    @abstractmethod
     def create(self, key: str, data: bytes) -> str | None:
         """Write the file only if it does not exist; its version tag, or None if it did."""
-        raise NotImplementedError
 
+    @abstractmethod
     def replace(self, key: str, data: bytes, tag: str) -> str | None:
         """Overwrite the file only if it is still at version ``tag``; the new tag, or None."""
-        raise NotImplementedError
 
+    @abstractmethod
     def remove(self, key: str, tag: str | None = None) -> bool:
         """Delete the file (only if still at ``tag``, when given); whether it was deleted."""
-        raise NotImplementedError
 
+    @abstractmethod
     def tag(self, key: str) -> tuple[bytes, str] | None:
         """The file's bytes and version tag, or None when it does not exist."""
-        raise NotImplementedError
 
     def delete(self, uri: str) -> None:
         """Delete a file by URI; a missing file is no error."""
@@ -93,9 +94,9 @@ class Store:
                 mtime = info.mtime.timestamp() if info.mtime is not None else 0.0
                 yield Listed(self.to_uri(info.path), info.size or 0, mtime)
 
+    @abstractmethod
     def to_uri(self, fs_path: str) -> str:
         """The URI of a path of :meth:`filesystem` (the inverse of :meth:`fs_path`)."""
-        raise NotImplementedError
 
     def size(self, uri: str) -> int:
         info = self.filesystem().get_file_info(self.fs_path(uri))
@@ -113,7 +114,7 @@ class Store:
         )
         return collected[0], self.size(uri)
 
-    def make_parent(self, uri: str) -> None:
+    def make_parent(self, uri: str) -> None:  # noqa: B027 - a no-op where there are no folders
         """Local folders must exist before a file is written into them; S3 has none."""
 
 
