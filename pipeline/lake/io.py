@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +35,20 @@ def duckdb_connect(config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConne
     con = duckdb.connect(config=config or {})
     con.execute("set enable_progress_bar = false")
     if "store" in _s3_store:
-        con.register_filesystem(_fsspec_s3(_s3_store["store"].filesystem()))
+        con.register_filesystem(_fsspec_s3()(_s3_store["store"].filesystem()))
     return con
 
 
-def _fsspec_s3(arrow_fs: Any) -> Any:
+@cache
+def _fsspec_s3() -> Any:
+    """fsspec's wrapper of a pyarrow filesystem, answering for ``s3://`` (defined once)."""
     from fsspec.implementations.arrow import ArrowFSWrapper
 
     class S3(ArrowFSWrapper):  # type: ignore[misc]
         protocol = ("s3",)
         root_marker = ""
 
-    return S3(arrow_fs)
+    return S3
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -283,15 +283,9 @@ class Lake:
                 raise LakeError(
                     f"cannot create lake directory {self.root}: {exc.strerror}"
                 ) from exc
-        config = self.catalog_config()
         catalog = self.catalog()
         if not self.format():
-            record = {"type": config.kind, "namespace": config.namespace}
-            if uri := _without_secret(config.uri):
-                record["uri"] = uri
-            fmt = {"format_version": FORMAT_VERSION, "catalog": record}
-            self.store.write(FORMAT_KEY, orjson.dumps(fmt))
-            self._format = fmt
+            self._write_format()
         catalog.create_namespace_if_not_exists(self.namespace)
         for name, arrow_schema in (TABLES | STATE_TABLES).items():
             identifier = self.identifier(name)
@@ -303,6 +297,16 @@ class Lake:
                 add_missing_columns(table, arrow_schema)
                 upgrade_properties(table)
         return self
+
+    def _write_format(self) -> None:
+        """``state/format.json``: this format version and the lake's catalog."""
+        config = self.catalog_config()
+        record = {"type": config.kind, "namespace": config.namespace}
+        if uri := _without_secret(config.uri):
+            record["uri"] = uri
+        fmt = {"format_version": FORMAT_VERSION, "catalog": record}
+        self.store.write(FORMAT_KEY, orjson.dumps(fmt))
+        self._format = fmt
 
     def events_table(self) -> Any:
         return self.load(EVENTS_TABLE)
@@ -414,41 +418,52 @@ class Lake:
             ):
                 append.append_data_file(data_file)
 
-    def append_run(self, record: dict[str, Any]) -> None:
-        """Commit one run's summary to the run log."""
-        row = {
-            "run_id": record.get("run_id"),
-            "command": record.get("command"),
-            "started_at": record.get("started_at"),
-            "finished_at": record.get("finished_at"),
-            "logged_ns": time.time_ns(),
-            "record": orjson.dumps(record).decode(),
-        }
+    def append_run(self, *records: dict[str, Any]) -> None:
+        """Commit runs' summaries to the run log, in one commit."""
+        logged = time.time_ns()
+        rows = [
+            {
+                "run_id": record.get("run_id"),
+                "command": record.get("command"),
+                "started_at": record.get("started_at"),
+                "finished_at": record.get("finished_at"),
+                "logged_ns": logged + n,  # keeps the records' order
+                "record": orjson.dumps(record).decode(),
+            }
+            for n, record in enumerate(records)
+        ]
         self.append_state(
             RUNS_TABLE,
-            pa.Table.from_pylist([row], schema=RUNS_SCHEMA),
-            str(row["run_id"]),
+            pa.Table.from_pylist(rows, schema=RUNS_SCHEMA),
+            str(rows[-1]["run_id"]),
             leased=False,
         )
 
-    def runs(self) -> list[dict[str, Any]]:
-        """The run log, oldest first (a format-1 lake's ``runs.jsonl`` first)."""
+    def _legacy_runs(self) -> list[dict[str, Any]]:
+        """A format-1 lake's ``runs.jsonl``; a torn last line (crash mid-write) is left out."""
         out = []
         legacy = self.store.read(_LEGACY_RUNS) if self.is_local else None
         for line in (legacy or b"").splitlines():
             try:
                 out.append(orjson.loads(line))
             except orjson.JSONDecodeError:
-                continue  # a torn last line (crash mid-write)
+                continue
+        return out
+
+    def runs(self) -> list[dict[str, Any]]:
+        """The run log, oldest first (a format-1 lake's ``runs.jsonl`` first), each run once
+        (a migration that died before removing ``runs.jsonl`` committed its lines twice)."""
+        out = self._legacy_runs()
         if self.has_table(RUNS_TABLE):
             rows = self.load(RUNS_TABLE).scan(selected_fields=("logged_ns", "record")).to_arrow()
-            rows = rows.sort_by("logged_ns")
-            seen = {r.get("run_id") for r in out}
-            for text in rows.column("record").to_pylist():
-                record = orjson.loads(text)
-                if record.get("run_id") not in seen:
-                    out.append(record)
-        return out
+            out += [
+                orjson.loads(text)
+                for text in rows.sort_by("logged_ns").column("record").to_pylist()
+            ]
+        firsts: dict[Any, dict[str, Any]] = {}
+        for record in out:
+            firsts.setdefault(record.get("run_id"), record)
+        return list(firsts.values())
 
     def _legacy_files(self, key: str, suffix: str) -> list[str]:
         if not self.is_local:
@@ -473,16 +488,10 @@ class Lake:
             self.record_objects("format-1", merged)
             for f in files:
                 Path(f).unlink()
-        for record in self.runs() if self.store.read(_LEGACY_RUNS) is not None else []:
-            self.append_run(record)
+        if legacy_runs := self._legacy_runs():
+            self.append_run(*legacy_runs)
         self.store.remove(_LEGACY_RUNS)
-        config = self.catalog_config()
-        fmt = {
-            "format_version": FORMAT_VERSION,
-            "catalog": {"type": config.kind, "namespace": config.namespace},
-        }
-        self.store.write(FORMAT_KEY, orjson.dumps(fmt))
-        self._format = fmt
+        self._write_format()
 
     # -- locking and cleanup --------------------------------------------------------------
     @contextmanager

@@ -54,22 +54,27 @@ class Lease:
         self._thread: threading.Thread | None = None
         self.lost = False
 
-    def _body(self) -> bytes:
-        self._expires = time.time() + self.term
+    def _body(self, expires: float) -> bytes:
         return orjson.dumps(
             {
                 "holder": self.holder,
                 "since": _stamp(self.since),
-                "expires_at": self._expires,
-                "expires": _stamp(self._expires),
+                "expires_at": expires,
+                "expires": _stamp(expires),
             }
         )
 
+    def _written(self, tag: str | None, expires: float) -> bool:
+        """Take a write's tag: the lease is ours until ``expires`` only if the write landed."""
+        if tag is None:
+            return False
+        self._tag, self._expires = tag, expires
+        return True
+
     def acquire(self) -> None:
         for _ in range(3):
-            tag = self.store.create(LEASE_KEY, self._body())
-            if tag is not None:
-                self._tag = tag
+            expires = time.time() + self.term
+            if self._written(self.store.create(LEASE_KEY, self._body(expires)), expires):
                 break
             current = self.store.tag(LEASE_KEY)
             if current is None:
@@ -82,10 +87,8 @@ class Lease:
                     f"since {info.get('since')}, lease until {info.get('expires')})",
                     hint="wait for it to finish; a lease its holder stops renewing expires",
                 )
-            tag = self.store.replace(LEASE_KEY, self._body(), old_tag)
-            if tag is not None:  # the expired lease is ours now
-                self._tag = tag
-                break
+            if self._written(self.store.replace(LEASE_KEY, self._body(expires), old_tag), expires):
+                break  # the expired lease is ours now
         else:
             raise LakeLockedError(
                 f"lake {self.store.root}: another run took the lease at the same moment",
@@ -97,13 +100,15 @@ class Lease:
     def _renew(self) -> None:
         while not self._stop.wait(self.term / 3):
             assert self._tag is not None
-            # A failed request is retried at the next tick, well within the term.
+            expires = time.time() + self.term
+            # A failed request is retried at the next tick, well within the term; until a
+            # renewal lands, check() goes by the last one that did.
             with contextlib.suppress(LakeError, OSError):
-                tag = self.store.replace(LEASE_KEY, self._body(), self._tag)
-                if tag is None:
+                if not self._written(
+                    self.store.replace(LEASE_KEY, self._body(expires), self._tag), expires
+                ):
                     self.lost = True  # someone took it over: our term had passed
                     return
-                self._tag = tag
 
     def check(self) -> None:
         """Fail before a commit when the lease is no longer ours."""

@@ -261,28 +261,37 @@ class S3Store(Store):
         found = self.tag(key)
         return None if found is None else found[0]
 
-    def write(self, key: str, data: bytes) -> None:
+    def _request(self, verb: str, key: str, call: Any, *, absent: tuple[str, ...] = ()) -> Any:
+        """``call()``'s result; None when AWS answers with one of the ``absent`` codes (no such
+        key, a condition that failed); any other AWS error is one LakeError naming the object."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self.client().put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
-        except (ClientError, BotoCoreError) as exc:
-            raise _lake_error(self.uri(key), "write", exc) from None
+            return call()
+        except ClientError as exc:
+            if error_code(exc) in absent:
+                return None
+            raise _lake_error(self.uri(key), verb, exc) from None
+        except BotoCoreError as exc:
+            raise _lake_error(self.uri(key), verb, exc) from None
+
+    def write(self, key: str, data: bytes) -> None:
+        self._request(
+            "write",
+            key,
+            lambda: self.client().put_object(Bucket=self.bucket, Key=self._key(key), Body=data),
+        )
 
     def _conditional_put(self, key: str, data: bytes, **condition: str) -> str | None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            response = self.client().put_object(
+        response = self._request(
+            "write",
+            key,
+            lambda: self.client().put_object(
                 Bucket=self.bucket, Key=self._key(key), Body=data, **condition
-            )
-        except ClientError as exc:
-            if error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
-                return None
-            raise _lake_error(self.uri(key), "write", exc) from None
-        except BotoCoreError as exc:
-            raise _lake_error(self.uri(key), "write", exc) from None
-        return str(response["ETag"])
+            ),
+            absent=_FAILED_CONDITION,
+        )
+        return None if response is None else str(response["ETag"])
 
     def create(self, key: str, data: bytes) -> str | None:
         return self._conditional_put(key, data, IfNoneMatch="*")
@@ -291,32 +300,30 @@ class S3Store(Store):
         return self._conditional_put(key, data, IfMatch=tag)
 
     def remove(self, key: str, tag: str | None = None) -> bool:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         condition = {"IfMatch": tag} if tag else {}
-        try:
-            self.client().delete_object(Bucket=self.bucket, Key=self._key(key), **condition)
-        except ClientError as exc:
-            if error_code(exc) in ("PreconditionFailed", "NoSuchKey", "404", "412"):
-                return False
-            raise _lake_error(self.uri(key), "delete", exc) from None
-        except BotoCoreError as exc:
-            raise _lake_error(self.uri(key), "delete", exc) from None
-        return True
+        deleted = self._request(
+            "delete",
+            key,
+            lambda: self.client().delete_object(
+                Bucket=self.bucket, Key=self._key(key), **condition
+            ),
+            absent=_FAILED_CONDITION + _NO_KEY,
+        )
+        return deleted is not None
 
     def tag(self, key: str) -> tuple[bytes, str] | None:
         """The file's bytes and version tag (ETag), or None when it does not exist."""
-        from botocore.exceptions import BotoCoreError, ClientError
 
-        try:
+        def get() -> tuple[bytes, str]:
             response = self.client().get_object(Bucket=self.bucket, Key=self._key(key))
             return response["Body"].read(), str(response["ETag"])
-        except ClientError as exc:
-            if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
-                return None
-            raise _lake_error(self.uri(key), "read", exc) from None
-        except BotoCoreError as exc:
-            raise _lake_error(self.uri(key), "read", exc) from None
+
+        found: tuple[bytes, str] | None = self._request("read", key, get, absent=_NO_KEY)
+        return found
+
+
+_NO_KEY = ("NoSuchKey", "404", "NotFound")
+_FAILED_CONDITION = ("PreconditionFailed", "ConditionalRequestConflict", "412")
 
 
 def _lake_error(uri: str, verb: str, exc: Exception) -> LakeError:
