@@ -12,7 +12,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,7 +28,7 @@ test: install
 	mkdir -p .typecheck/trailwise
 	for d in pipeline cli queries; do ln -sfn ../../$$d .typecheck/trailwise/$$d; done
 	cd .typecheck && MYPYPATH=. ../$(BIN)/mypy --explicit-package-bases -p trailwise.pipeline
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: install
 	$(BIN)/python bench/bench_mapping.py

@@ -61,6 +61,30 @@ NamespaceOpt = Annotated[
 ]
 
 
+class Engine(str, Enum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        envvar="TRAILWISE_ENGINE",
+        help="duckdb: this machine (processes and DuckDB); spark: a Spark session "
+        "(pip install 'trailwise[spark]', Java 17+).",
+    ),
+]
+SparkMasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        envvar="TRAILWISE_SPARK_MASTER",
+        help="Spark master URL for --engine spark [default: local[*], or spark-submit's].",
+    ),
+]
+
+
 def open_lake(
     lake: str | None,
     catalog: CatalogKind | None,

@@ -21,8 +21,11 @@ from . import common, render
 from .common import (
     CatalogOpt,
     CatalogUriOpt,
+    Engine,
+    EngineOpt,
     LakeOpt,
     NamespaceOpt,
+    SparkMasterOpt,
     echo_json,
     open_lake,
     reporting,
@@ -98,6 +101,8 @@ def ingest(
         str | None, typer.Option(help="Assume this role to read the bucket (for s3:// sources).")
     ] = None,
     external_id: Annotated[str | None, typer.Option(help="External id for --role-arn.")] = None,
+    engine: EngineOpt = Engine.duckdb,
+    spark_master: SparkMasterOpt = None,
     fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
     """Ingest CloudTrail files into the lake: only new files, every event once.
@@ -122,6 +127,8 @@ def ingest(
             workers=workers,
             progress=progress,
             s3=api.S3Config(endpoint_url, profile, aws_region, role_arn, external_id),
+            engine=engine.value,
+            spark_master=spark_master,
         )
         if progress:
             sys.stderr.write("\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -58,15 +59,41 @@ def ingest(
     progress: _ingest.Progress | None = None,
     s3: S3Config | None = None,
     first_run_days: int = FIRST_RUN_DAYS,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> _ingest.IngestResult:
     """Ingest CloudTrail files from ``specs`` into the lake; see :func:`ingest.ingest`.
 
-    ``workers`` is how many objects are read (downloaded) at once; decoding uses every CPU.
+    ``workers`` is how many objects are read (downloaded) at once; decoding uses every CPU, or
+    with ``engine="spark"`` the tasks of a Spark session (``spark_master``, or the one
+    spark-submit configured).
     """
     target = as_lake(lake)
     window = Window(since, until, frozenset(accounts), frozenset(regions))
+    spark = _spark(engine, spark_master)
+    decoder = None
+    if spark is not None:
+        from trailwise.pipeline.spark.ingest import decode_all
+
+        decoder = functools.partial(decode_all, spark)
     sources = open_sources(specs, target, window, s3, first_run_days)
-    return _ingest.ingest(sources, target, window, workers, progress)
+    return _ingest.ingest(sources, target, window, workers, progress, decoder=decoder)
+
+
+ENGINES = ("duckdb", "spark")
+
+
+def _spark(engine: str, master: str | None) -> Any:
+    """The SparkSession for ``engine="spark"``, None for the embedded engine."""
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}", hint=f"one of: {', '.join(ENGINES)}")
+    if engine == "duckdb":
+        if master:
+            raise UsageError("--spark-master needs --engine spark")
+        return None
+    from trailwise.pipeline.spark.session import spark_session
+
+    return spark_session(master)
 
 
 def run_sql(sql: str, lake: LakeLike = None) -> pa.Table:

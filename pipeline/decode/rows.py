@@ -143,7 +143,9 @@ def flatten(event: dict[str, Any], source_uri: str) -> Row | str:
         return f"eventTime {str(raw_time)[:64]!r} is not a timestamp"
 
     extra_keys = event.keys() - _MODELLED
-    extra = {k: event[k] for k in extra_keys} if extra_keys else None
+    # In the record's order: a set's order changes with each process's string hashing, and the
+    # same record must land as the same text whichever process (or Spark task) decoded it.
+    extra = {k: v for k, v in event.items() if k in extra_keys} if extra_keys else None
     raw_ui = get("userIdentity")
     ui = _obj(raw_ui)
     ctx = _obj(ui.get("sessionContext"))

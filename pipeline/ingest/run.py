@@ -26,7 +26,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,10 +49,17 @@ from trailwise.pipeline.lake import (
     maintenance,
     new_run_id,
 )
-from trailwise.pipeline.sources import Source
+from trailwise.pipeline.sources import Source, SourceObject
 from trailwise.pipeline.timeutil import now_iso
 
 DEFAULT_READERS = 8  # concurrent reads (S3 downloads) across all decoding processes
+
+# What decodes a run's objects: (objects, targets, window, readers, progress, started) ->
+# (an outcome per object, the data files written), as workers.decode_all does with processes.
+Decoder = Callable[
+    [list[tuple[Source, SourceObject]], Targets, Window, int, Progress | None, float],
+    tuple[list[FileOutcome], list[Staged]],
+]
 
 
 def ingest(
@@ -62,11 +69,13 @@ def ingest(
     readers: int | None = None,
     progress: Progress | None = None,
     processes: int | None = None,
+    decoder: Decoder | None = None,
 ) -> IngestResult:
     """Ingest every CloudTrail file of ``sources`` into ``lake``; see the module docstring.
 
     ``readers`` reads (downloads) run at once, spread over ``processes`` decoding processes
-    (default: one per CPU).
+    (default: one per CPU). Another ``decoder`` (Spark tasks: :mod:`trailwise.pipeline.spark`)
+    may decode instead of those processes; everything before and after it is the same.
     """
     window = window or Window()
     processes = max(1, processes or os.cpu_count() or 1)
@@ -80,7 +89,7 @@ def ingest(
         "until": f"{window.until:%Y-%m-%dT%H:%M:%SZ}" if window.until else None,
     }
     started_at = now_iso()
-    if processes > 1:
+    if processes > 1 and decoder is None:
         start_processes()  # its imports overlap the catalog's and the listing
     lake.create()
     with lake.lock():
@@ -102,9 +111,12 @@ def ingest(
                 {name: lake.data_dir(name) for name in tables},
                 {name: table.metadata for name, table in tables.items()},
             )
-            outcomes, staged = decode_all(
-                todo, targets, window, processes, readers, progress, started
-            )
+            if decoder is None:
+                outcomes, staged = decode_all(
+                    todo, targets, window, processes, readers, progress, started
+                )
+            else:
+                outcomes, staged = decoder(todo, targets, window, readers, progress, started)
             result.phase_seconds["decode"] = round(
                 time.perf_counter() - started - result.phase_seconds["list"], 3
             )

@@ -94,7 +94,7 @@ class _ChunkResult:
     outcomes: list[FileOutcome]
 
 
-def _chunks(
+def chunks(
     todo: list[tuple[Source, SourceObject]], targets: Targets, window: Window, readers: int
 ) -> Iterator[_Chunk]:
     """Consecutive objects of one source, at most CHUNK_FILES files or CHUNK_BYTES bytes each."""
@@ -141,7 +141,7 @@ def decode_all(
 ) -> tuple[list[FileOutcome], list[Staged]]:
     inline = processes == 1 or sum(o.size for _, o in todo) < INLINE_BYTES
     per_process = readers if inline else max(1, -(-readers // processes))
-    chunks = list(_chunks(todo, targets, window, per_process))
+    work = list(chunks(todo, targets, window, per_process))
     outcomes: list[FileOutcome] = []
     staged: list[Staged] = []
     events = 0
@@ -156,17 +156,17 @@ def decode_all(
                 IngestProgress(len(outcomes), len(todo), events, time.perf_counter() - started)
             )
 
-    if inline or len(chunks) <= 1:
-        for chunk in chunks:
-            take(_decode_chunk(chunk))
+    if inline or len(work) <= 1:
+        for chunk in work:
+            take(decode_chunk(chunk))
     else:
-        with _context().Pool(processes=min(processes, len(chunks))) as pool:
-            for res in pool.imap(_decode_chunk, chunks):
+        with _context().Pool(processes=min(processes, len(work))) as pool:
+            for res in pool.imap(decode_chunk, work):
                 take(res)
     return outcomes, staged
 
 
-def _decode_chunk(chunk: _Chunk) -> _ChunkResult:
+def decode_chunk(chunk: _Chunk) -> _ChunkResult:
     """Worker: decode each file of a chunk, quarantine what fails, map the events, and write
     the chunk's data files."""
     # Decoding allocates millions of short-lived, acyclic objects: the cyclic collector would

@@ -28,7 +28,10 @@ def java_missing() -> str | None:
         return None
     if shutil.which("java"):
         return None
-    return "Spark needs Java 17 or later: install it (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
+    return (
+        "Spark needs Java 17 or later: install it "
+        "(e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
+    )
 
 
 def pyspark_missing() -> str | None:
@@ -71,16 +74,17 @@ def spark_session(master: str | None = None) -> Any:
         # schedule 200 tiny tasks per query), and executors on this very interpreter.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        if not master or master.startswith("local"):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        quiet = Path(__file__).with_name("log4j2.properties")
         builder = (
-            builder.config("spark.ui.enabled", "false")
+            builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={quiet}")
+            .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", str(max(2, os.cpu_count() or 2)))
             .config("spark.driver.memory", os.environ.get("TRAILWISE_SPARK_DRIVER_MEMORY", "2g"))
         )
-    session = builder.getOrCreate()
-    if not submitted:
-        session.sparkContext.setLogLevel("ERROR")
-    return _configured(session)
+    return _configured(builder.getOrCreate())
 
 
 def _configured(session: Any) -> Any:
