@@ -28,7 +28,10 @@ def java_missing() -> str | None:
         return None
     if shutil.which("java"):
         return None
-    return "Spark needs Java 17 or later: install it (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
+    return (
+        "Spark needs Java 17 or later: install it "
+        "(e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
+    )
 
 
 def pyspark_missing() -> str | None:
