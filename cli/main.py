@@ -46,6 +46,11 @@ class SummaryFormat(str, Enum):
 FormatOpt = Annotated[SummaryFormat, typer.Option("--format", help="Output format.")]
 
 
+class Engine(str, Enum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 class TableFormat(str, Enum):
     table = "table"
     json = "json"
@@ -203,6 +208,21 @@ def query(
         TableFormat, typer.Option("--format", help="Output format.")
     ] = TableFormat.table,
     output: Annotated[Path | None, typer.Option(help="Write to FILE instead of stdout.")] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="duckdb (in this process) or spark (Spark SQL over the same tables; --sql is "
+            "then Spark SQL)."
+        ),
+    ] = Engine.duckdb,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="Spark master URL when trailwise starts Spark (default local[*], or "
+            "$TRAILWISE_SPARK_MASTER); inside spark-submit the cluster's session is used.",
+        ),
+    ] = None,
 ) -> None:
     """Run a named query or read-only SQL over the lake."""
     with reporting():
@@ -212,7 +232,7 @@ def query(
         if fmt is TableFormat.parquet and output is None:
             raise api.UsageError("--format parquet needs --output FILE")
         if sql is not None:
-            table = api.run_sql(sql, lake)
+            table = api.run_sql(sql, lake, engine=engine.value, spark_master=spark_master)
         else:
             params: dict[str, Any] = {}
             for item in param or []:
@@ -224,7 +244,9 @@ def query(
                 params["since"] = parse_when(since)
             if until is not None:
                 params["until"] = parse_when(until, end_of_day=True)
-            table = api.run_named(name or "", lake, params)
+            table = api.run_named(
+                name or "", lake, params, engine=engine.value, spark_master=spark_master
+            )
         render.write_table(table, fmt.value, output)
 
 

@@ -19,6 +19,8 @@ from trailwise.pipeline.policy import permissions
 from trailwise.pipeline.policy.permissions import LakeAccess
 from trailwise.pipeline.query import init_file
 from trailwise.pipeline.sources.s3 import S3Config
+from trailwise.pipeline.spark import query as spark_query
+from trailwise.pipeline.spark.session import spark_session
 
 # A lake: opened (a Lake), or named by its root (None: --lake's default).
 LakeLike = Lake | str | Path | None
@@ -69,14 +71,49 @@ def ingest(
     return _ingest.ingest(sources, target, window, workers, progress)
 
 
-def run_sql(sql: str, lake: LakeLike = None) -> pa.Table:
-    """Read-only SQL over the ``events`` view."""
-    return query.run_sql(as_lake(lake), sql)
+# The engines a query runs on: DuckDB in this process, or Spark SQL over the same tables.
+ENGINES = ("duckdb", "spark")
 
 
-def run_named(name: str, lake: LakeLike = None, params: dict[str, Any] | None = None) -> pa.Table:
-    """A named query from ``queries/`` with bound parameters."""
-    return query.run_named(as_lake(lake), name, params)
+def run_sql(
+    sql: str,
+    lake: LakeLike = None,
+    *,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+) -> pa.Table:
+    """Read-only SQL over the lake's views: DuckDB SQL, or with ``engine="spark"`` one Spark
+    SQL query (SELECT or WITH) over the same views."""
+    target = as_lake(lake)
+    if _spark_engine(engine, spark_master):
+        return spark_query.run_sql(target, sql, spark_session(spark_master))
+    return query.run_sql(target, sql)
+
+
+def run_named(
+    name: str,
+    lake: LakeLike = None,
+    params: dict[str, Any] | None = None,
+    *,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+) -> pa.Table:
+    """A named query from ``queries/`` with bound parameters, on DuckDB or (``engine="spark"``)
+    on Spark, with the same answer."""
+    target = as_lake(lake)
+    if _spark_engine(engine, spark_master):
+        return spark_query.run_named(target, name, params, spark_session(spark_master))
+    return query.run_named(target, name, params)
+
+
+def _spark_engine(engine: str, spark_master: str | None) -> bool:
+    """Whether ``engine`` is Spark (pyspark itself is imported only then: it is an optional
+    extra); an unknown engine, or a Spark master for DuckDB, is a UsageError."""
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}", hint=f"use one of {', '.join(ENGINES)}")
+    if spark_master is not None and engine != "spark":
+        raise UsageError("--spark-master needs --engine spark")
+    return engine == "spark"
 
 
 def connect(lake: LakeLike = None, output: str | Path | None = None) -> init_file.ConnectResult:
