@@ -28,7 +28,8 @@ test: install
 	mkdir -p .typecheck/trailwise
 	for d in pipeline cli queries; do ln -sfn ../../$$d .typecheck/trailwise/$$d; done
 	cd .typecheck && MYPYPATH=. ../$(BIN)/mypy --explicit-package-bases -p trailwise.pipeline
-	$(BIN)/python -m pytest -n 2 -q
+	@# --dist loadgroup: the Spark tests (xdist_group "spark") share one worker, so one JVM.
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: install
 	$(BIN)/python bench/bench_mapping.py
