@@ -73,7 +73,9 @@ per_key as (
     select
         access_key_id,
         principal_arn,
-        arg_max(principal_type, event_time) as principal_type,
+        -- (the filter: DuckDB's arg_max skips nulls, Spark's max_by does not)
+        arg_max(principal_type, event_time) filter (where principal_type is not null)
+            as principal_type,
         account_id,
         bool_or(principal_type = 'Root') as is_root_key,
         count(*) as calls,
