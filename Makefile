@@ -12,7 +12,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,6 +28,7 @@ test: install
 	mkdir -p .typecheck/trailwise
 	for d in pipeline cli queries; do ln -sfn ../../$$d .typecheck/trailwise/$$d; done
 	cd .typecheck && MYPYPATH=. ../$(BIN)/mypy --explicit-package-bases -p trailwise.pipeline
+	@# --dist loadgroup: the Spark tests (xdist_group "spark") share one worker, so one JVM.
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: install

@@ -210,8 +210,11 @@ def query(
         TableFormat, typer.Option("--format", help="Output format.")
     ] = TableFormat.table,
     output: Annotated[Path | None, typer.Option(help="Write to FILE instead of stdout.")] = None,
+    engine: EngineOpt = Engine.duckdb,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
-    """Run a named query or read-only SQL over the lake."""
+    """Run a named query or read-only SQL over the lake (--engine spark: Spark SQL, and --sql
+    is then Spark SQL)."""
     with reporting():
         lake = open_lake(lake, catalog, catalog_uri, namespace)
         if (name is None) == (sql is None):
@@ -219,7 +222,7 @@ def query(
         if fmt is TableFormat.parquet and output is None:
             raise api.UsageError("--format parquet needs --output FILE")
         if sql is not None:
-            table = api.run_sql(sql, lake)
+            table = api.run_sql(sql, lake, engine=engine.value, spark_master=spark_master)
         else:
             params: dict[str, Any] = {}
             for item in param or []:
@@ -231,7 +234,9 @@ def query(
                 params["since"] = parse_when(since)
             if until is not None:
                 params["until"] = parse_when(until, end_of_day=True)
-            table = api.run_named(name or "", lake, params)
+            table = api.run_named(
+                name or "", lake, params, engine=engine.value, spark_master=spark_master
+            )
         render.write_table(table, fmt.value, output)
 
 

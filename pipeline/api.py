@@ -20,6 +20,8 @@ from trailwise.pipeline.policy import permissions
 from trailwise.pipeline.policy.permissions import LakeAccess
 from trailwise.pipeline.query import init_file
 from trailwise.pipeline.sources.s3 import S3Config
+from trailwise.pipeline.spark import query as spark_query
+from trailwise.pipeline.spark.session import spark_session
 
 # A lake: opened (a Lake), or named by its root (None: --lake's default).
 LakeLike = Lake | str | Path | None
@@ -70,40 +72,59 @@ def ingest(
     """
     target = as_lake(lake)
     window = Window(since, until, frozenset(accounts), frozenset(regions))
-    spark = _spark(engine, spark_master)
     decoder = None
-    if spark is not None:
+    if _spark_engine(engine, spark_master):
         from trailwise.pipeline.spark.ingest import decode_all
 
-        decoder = functools.partial(decode_all, spark)
+        decoder = functools.partial(decode_all, spark_session(spark_master))
     sources = open_sources(specs, target, window, s3, first_run_days)
     return _ingest.ingest(sources, target, window, workers, progress, decoder=decoder)
 
 
+# The engines trailwise runs on: this machine (processes, DuckDB), or a Spark session over the
+# same lake.
 ENGINES = ("duckdb", "spark")
 
 
-def _spark(engine: str, master: str | None) -> Any:
-    """The SparkSession for ``engine="spark"``, None for the embedded engine."""
+def run_sql(
+    sql: str,
+    lake: LakeLike = None,
+    *,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+) -> pa.Table:
+    """Read-only SQL over the lake's views: DuckDB SQL, or with ``engine="spark"`` one Spark
+    SQL query (SELECT or WITH) over the same views."""
+    target = as_lake(lake)
+    if _spark_engine(engine, spark_master):
+        return spark_query.run_sql(target, sql, spark_session(spark_master))
+    return query.run_sql(target, sql)
+
+
+def run_named(
+    name: str,
+    lake: LakeLike = None,
+    params: dict[str, Any] | None = None,
+    *,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+) -> pa.Table:
+    """A named query from ``queries/`` with bound parameters, on DuckDB or (``engine="spark"``)
+    on Spark, with the same answer."""
+    target = as_lake(lake)
+    if _spark_engine(engine, spark_master):
+        return spark_query.run_named(target, name, params, spark_session(spark_master))
+    return query.run_named(target, name, params)
+
+
+def _spark_engine(engine: str, spark_master: str | None) -> bool:
+    """Whether ``engine`` is Spark (pyspark itself is imported only then: it is an optional
+    extra); an unknown engine, or a Spark master for DuckDB, is a UsageError."""
     if engine not in ENGINES:
-        raise UsageError(f"unknown engine {engine!r}", hint=f"one of: {', '.join(ENGINES)}")
-    if engine == "duckdb":
-        if master:
-            raise UsageError("--spark-master needs --engine spark")
-        return None
-    from trailwise.pipeline.spark.session import spark_session
-
-    return spark_session(master)
-
-
-def run_sql(sql: str, lake: LakeLike = None) -> pa.Table:
-    """Read-only SQL over the ``events`` view."""
-    return query.run_sql(as_lake(lake), sql)
-
-
-def run_named(name: str, lake: LakeLike = None, params: dict[str, Any] | None = None) -> pa.Table:
-    """A named query from ``queries/`` with bound parameters."""
-    return query.run_named(as_lake(lake), name, params)
+        raise UsageError(f"unknown engine {engine!r}", hint=f"use one of {', '.join(ENGINES)}")
+    if spark_master is not None and engine != "spark":
+        raise UsageError("--spark-master needs --engine spark")
+    return engine == "spark"
 
 
 def connect(lake: LakeLike = None, output: str | Path | None = None) -> init_file.ConnectResult:

@@ -74,7 +74,7 @@ final as (
         event_source,
         resource_arn,
         key_prefix,
-        list(distinct event_name order by event_name) as event_names,
+        list_sort(list(distinct event_name) filter (where event_name is not null)) as event_names,
         count(*) as calls,
         count(*) filter (where error_code is null) as succeeded,
         count(*) filter (where error_code is not null) as failed,
@@ -83,12 +83,13 @@ final as (
         min(event_time) as first_seen,
         max(event_time) as last_seen,
         coalesce(
-            list(distinct source_ip_address order by source_ip_address)
-                filter (where source_ip_address is not null),
+            list_sort(
+                list(distinct source_ip_address) filter (where source_ip_address is not null)
+            ),
             []
         ) as source_ips,
         coalesce(
-            list(distinct user_agent order by user_agent) filter (where user_agent is not null),
+            list_sort(list(distinct user_agent) filter (where user_agent is not null)),
             []
         ) as user_agents,
         case

@@ -14,9 +14,11 @@ denied as (
         event_time,
         principal_arn,
         error_code,
-        -- the call's own action first, then what the mapping inferred
-        arg_min(action, case when inferred_from = 'event' then 0 else 1 end) as mapped_action,
-        arg_min(resource_arn, case when inferred_from = 'event' then 0 else 1 end)
+        -- the call's own action first, then what the mapping inferred (the least of several:
+        -- arg_min would pick any, and Spark's min_by would not skip a null as DuckDB's does)
+        coalesce(min(action) filter (where inferred_from = 'event'), min(action))
+            as mapped_action,
+        coalesce(min(resource_arn) filter (where inferred_from = 'event'), min(resource_arn))
             as mapped_resource,
         any_value(denied_action) as denied_action,
         any_value(denied_resource) as denied_resource,

@@ -32,10 +32,10 @@ final as (
         min(event_time) as first_seen,
         max(event_time) as last_seen,
         coalesce(
-            list(distinct source_ip order by source_ip) filter (where source_ip is not null), []
+            list_sort(list(distinct source_ip) filter (where source_ip is not null)), []
         ) as source_ips,
         coalesce(
-            list(distinct user_agent order by user_agent) filter (where user_agent is not null),
+            list_sort(list(distinct user_agent) filter (where user_agent is not null)),
             []
         ) as user_agents
     from failures

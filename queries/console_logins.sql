@@ -70,8 +70,53 @@ issued_sessions as (
         and error_code is null
 ),
 
+-- The issues of the sessions the sign-ins used: a few among all of the lake's.
 issued_sessions_known as (
-    select * from issued_sessions where session_arn is not null
+    select * from issued_sessions
+    where session_arn is not null
+        and session_arn in (select user_arn from logins)
+),
+
+-- Each sign-in's latest issue of its session at or before it: an as-of join, written as a window
+-- over the issues and the sign-ins of each session in time order (an issue before a sign-in of
+-- the same instant), since Spark SQL has no ASOF JOIN.
+latest_issues as (
+    select
+        event_id,
+        recipient_account_id,
+        event_time,
+        is_login,
+        last_value(issue ignore nulls) over (
+            partition by session_arn
+            order by happened_at, is_login
+            rows between unbounded preceding and current row
+        ) as issued
+    from (
+        select
+            user_arn as session_arn,
+            event_time as happened_at,
+            true as is_login,
+            event_id,
+            recipient_account_id,
+            event_time,
+            null as issue
+        from logins
+        union all
+        select
+            session_arn,
+            issued_at as happened_at,
+            false as is_login,
+            null as event_id,
+            null as recipient_account_id,
+            null as event_time,
+            {
+                'issued_at': issued_at,
+                'issued_by_call': issued_by_call,
+                'issued_by_arn': issued_by_arn,
+                'issuer_mfa': issuer_mfa
+            } as issue
+        from issued_sessions_known
+    )
 ),
 
 with_issuer as (
@@ -80,21 +125,23 @@ with_issuer as (
         -- GetFederationToken sessions last up to 36 hours, role sessions up to 12: an older
         -- issue cannot be the one this sign-in used
         case
-            when issued.issued_at >= logins.event_time - interval 36 hours
-                then issued.issued_by_call
+            when latest.issued.issued_at >= logins.event_time - interval 36 hours
+                then latest.issued.issued_by_call
         end as issued_by_call,
         case
-            when issued.issued_at >= logins.event_time - interval 36 hours
-                then issued.issued_by_arn
+            when latest.issued.issued_at >= logins.event_time - interval 36 hours
+                then latest.issued.issued_by_arn
         end as issued_by_arn,
         case
-            when issued.issued_at >= logins.event_time - interval 36 hours
-                then issued.issuer_mfa
+            when latest.issued.issued_at >= logins.event_time - interval 36 hours
+                then latest.issued.issuer_mfa
         end as issuer_mfa
     from logins
-    asof left join issued_sessions_known as issued
-        on issued.session_arn = logins.user_arn
-        and logins.event_time >= issued.issued_at
+    left join latest_issues as latest
+        on latest.is_login
+        and latest.event_id = logins.event_id
+        and latest.recipient_account_id is not distinct from logins.recipient_account_id
+        and latest.event_time = logins.event_time
 ),
 
 judged as (

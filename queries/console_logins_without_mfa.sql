@@ -32,9 +32,9 @@ final as (
         count(*) as sign_ins,
         min(event_time) as first_sign_in_at,
         max(event_time) as last_sign_in_at,
-        list(distinct source_ip order by source_ip) filter (where source_ip is not null)
+        coalesce(list_sort(list(distinct source_ip) filter (where source_ip is not null)), [])
             as source_ips,
-        list(distinct user_agent order by user_agent) filter (where user_agent is not null)
+        coalesce(list_sort(list(distinct user_agent) filter (where user_agent is not null)), [])
             as user_agents,
         reason
     from without_mfa

@@ -215,13 +215,12 @@ final as (
         external_account_id,
         is_external_account_in_lake,
         caller_arn,
-        list(distinct caller_evidence order by caller_evidence) as caller_evidence,
+        list_sort(list(distinct caller_evidence)) as caller_evidence,
         event_source,
         event_name,
         role_arn,
         coalesce(
-            list(distinct session_name order by session_name)
-                filter (where session_name is not null),
+            list_sort(list(distinct session_name) filter (where session_name is not null)),
             []
         ) as session_names,
         count(*) as calls,
@@ -230,12 +229,13 @@ final as (
         min(event_time) as first_seen,
         max(event_time) as last_seen,
         coalesce(
-            list(distinct source_ip_address order by source_ip_address)
-                filter (where source_ip_address is not null),
+            list_sort(
+                list(distinct source_ip_address) filter (where source_ip_address is not null)
+            ),
             []
         ) as source_ips,
         coalesce(
-            list(distinct user_agent order by user_agent) filter (where user_agent is not null),
+            list_sort(list(distinct user_agent) filter (where user_agent is not null)),
             []
         ) as user_agents,
         case

@@ -124,13 +124,28 @@ signatures as (
     group by all
 ),
 
+-- The signatures' columns in their order, then what only an Assume* event has (the union below
+-- matches columns by position: Spark SQL has no UNION BY NAME).
 assumption_events as (
     select
         'assumption' as kind,
-        * exclude (event_source, error_code),
+        * exclude (
+            event_id,
+            event_time,
+            event_name,
+            event_source,
+            error_code,
+            request_parameters,
+            response_elements
+        ),
         1 as events,
         event_time as first_seen,
-        event_time as last_seen
+        event_time as last_seen,
+        event_id,
+        event_time,
+        event_name,
+        request_parameters,
+        response_elements
     from signature_columns
     where event_source = 'sts.amazonaws.com'
         and event_name in ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity')
@@ -150,8 +165,15 @@ scope as (
                 )
         end as session_name
     from (
-        select * from signatures
-        union all by name
+        select
+            *,
+            null as event_id,
+            null as event_time,
+            null as event_name,
+            null as request_parameters,
+            null as response_elements
+        from signatures
+        union all
         select * from assumption_events
     )
 ),
@@ -172,10 +194,11 @@ named as (
         console_users.principal_arn is not null as is_console_user,
         case
             when session_name is null then null
-            when regexp_full_match(session_name, 'i-[0-9a-f]{8,17}') then 'i-*'
+            -- anchored regexp_matches: what regexp_full_match tests, in both engines' SQL
+            when regexp_matches(session_name, '^(i-[0-9a-f]{8,17})$') then 'i-*'
             when starts_with(session_name, 'awslambda_') then 'awslambda_*'
-            when regexp_full_match(session_name, '[0-9a-f]{32}') then '{32 hex}'
-            when regexp_full_match(session_name, '[^@]+@[^@]+\.[^@]+')
+            when regexp_matches(session_name, '^([0-9a-f]{32})$') then '{32 hex}'
+            when regexp_matches(session_name, '^([^@]+@[^@]+\.[^@]+)$')
                 then '*@' || split_part(session_name, '@', 2)
             else regexp_replace(
                 regexp_replace(
@@ -439,26 +462,35 @@ creators as (
 
 -- One creator per set of credentials: the two copies of a cross-account AssumeRole return the
 -- same access key; the caller's copy names the caller, the role account's copy only its account.
+-- (A ranked subquery, not QUALIFY: Spark SQL has none.)
 creators_by_key as (
-    select
-        *
-    from creators
-    where access_key_id is not null
-    qualify row_number() over (
-        partition by access_key_id
-        order by user_identity_type = 'AWSAccount', event_time, event_id
-    ) = 1
+    select * exclude (recency)
+    from (
+        select
+            *,
+            row_number() over (
+                partition by access_key_id
+                order by user_identity_type = 'AWSAccount', event_time, event_id
+            ) as recency
+        from creators
+        where access_key_id is not null
+    )
+    where recency = 1
 ),
 
 creators_by_name as (
-    select
-        *
-    from creators
-    where session_name is not null
-    qualify row_number() over (
-        partition by role_arn, session_name, event_time
-        order by user_identity_type = 'AWSAccount', event_id
-    ) = 1
+    select * exclude (recency)
+    from (
+        select
+            *,
+            row_number() over (
+                partition by role_arn, session_name, event_time
+                order by user_identity_type = 'AWSAccount', event_id
+            ) as recency
+        from creators
+        where session_name is not null
+    )
+    where recency = 1
 ),
 
 windowed as (
@@ -484,6 +516,45 @@ windowed as (
     where kind = 'window'
 ),
 
+-- The latest creator by role and session name at or before each signature's first event: an
+-- as-of join, written as a window over the creators and the signatures of each role session in
+-- time order (a creator before a call of the same instant), since Spark SQL has no ASOF JOIN.
+latest_by_name as (
+    select
+        principal_arn,
+        session_name,
+        first_seen,
+        is_call,
+        last_value(creator ignore nulls) over (
+            partition by principal_arn, session_name
+            order by first_seen, is_call
+            rows between unbounded preceding and current row
+        ) as creator
+    from (
+        select distinct
+            principal_arn,
+            session_name,
+            first_seen,
+            true as is_call,
+            null as creator
+        from windowed
+        where principal_arn is not null and session_name is not null
+        union all
+        select
+            role_arn as principal_arn,
+            session_name,
+            event_time as first_seen,
+            false as is_call,
+            {
+                'event_time': event_time,
+                'source': source,
+                'caller_account_id': caller_account_id,
+                'rule': rule
+            } as creator
+        from creators_by_name
+    )
+),
+
 -- A creator counts when it precedes the call by at most 12 hours, whichever way it was found.
 linked as (
     select
@@ -496,21 +567,22 @@ linked as (
                     'account_id': by_key.caller_account_id,
                     'rule': by_key.rule
                 }
-            when by_name.event_time > windowed.first_seen - interval 12 hours
+            when by_name.creator.event_time > windowed.first_seen - interval 12 hours
                 then {
-                    'source': by_name.source,
-                    'account_id': by_name.caller_account_id,
-                    'rule': by_name.rule
+                    'source': by_name.creator.source,
+                    'account_id': by_name.creator.caller_account_id,
+                    'rule': by_name.creator.rule
                 }
         end as creator
     from windowed
     left join creators_by_key as by_key
         on windowed.user_identity_type = 'AssumedRole'
         and by_key.access_key_id = windowed.user_identity_access_key_id
-    asof left join creators_by_name as by_name
-        on by_name.role_arn = windowed.principal_arn
+    left join latest_by_name as by_name
+        on by_name.is_call
+        and by_name.principal_arn = windowed.principal_arn
         and by_name.session_name = windowed.session_name
-        and windowed.first_seen >= by_name.event_time
+        and by_name.first_seen = windowed.first_seen
 ),
 
 classified as (
@@ -566,35 +638,36 @@ final as (
         recipient_account_id as account_id,
         principal_arn,
         coalesce(
-            list(distinct user_identity_type order by user_identity_type)
-                filter (where user_identity_type is not null),
+            list_sort(
+                list(distinct user_identity_type) filter (where user_identity_type is not null)
+            ),
             []
         ) as identity_types,
         decision.path as path,
         cast(sum(events) as bigint) as events,
         count(distinct user_identity_access_key_id) as sessions,
         coalesce(
-            list(distinct session_source order by session_source)
-                filter (where session_source is not null),
+            list_sort(list(distinct session_source) filter (where session_source is not null)),
             []
         ) as session_sources,
         coalesce(
-            list(distinct session_name_family order by session_name_family)
-                filter (where session_name_family is not null),
+            list_sort(
+                list(distinct session_name_family) filter (where session_name_family is not null)
+            ),
             []
         ) as session_name_families,
         coalesce(
-            list(distinct coalesce(creator.account_id, user_identity_account_id)
-                order by coalesce(creator.account_id, user_identity_account_id))
-                filter (
+            list_sort(
+                list(distinct coalesce(creator.account_id, user_identity_account_id)) filter (
                     where coalesce(creator.account_id, user_identity_account_id) is not null
                         and decision.path <> 'anonymous'
-                ),
+                )
+            ),
             []
         ) as source_accounts,
-        coalesce(list(distinct client order by client) filter (where client is not null), [])
+        coalesce(list_sort(list(distinct client) filter (where client is not null)), [])
             as user_agents,
-        list(distinct decision.reason order by decision.reason) as reasons,
+        list_sort(list(distinct decision.reason)) as reasons,
         min(first_seen) as first_seen,
         max(last_seen) as last_seen
     from classified

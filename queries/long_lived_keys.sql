@@ -73,7 +73,9 @@ per_key as (
     select
         access_key_id,
         principal_arn,
-        arg_max(principal_type, event_time) as principal_type,
+        -- (the filter: DuckDB's arg_max skips nulls, Spark's max_by does not)
+        arg_max(principal_type, event_time) filter (where principal_type is not null)
+            as principal_type,
         account_id,
         bool_or(principal_type = 'Root') as is_root_key,
         count(*) as calls,
@@ -83,12 +85,13 @@ per_key as (
         count(*) filter (where error_code is not null and not is_denied) as other_errors,
         min(event_time) as first_seen,
         max(event_time) as last_seen,
-        list(distinct event_source order by event_source) as services,
-        list(distinct aws_region order by aws_region) as regions,
-        list(distinct source_ip_address order by source_ip_address)
-            filter (where source_ip_address is not null) as source_ips,
-        list(distinct user_agent order by user_agent)
-            filter (where user_agent is not null) as user_agents
+        list_sort(list(distinct event_source) filter (where event_source is not null))
+            as services,
+        list_sort(list(distinct aws_region) filter (where aws_region is not null)) as regions,
+        list_sort(list(distinct source_ip_address) filter (where source_ip_address is not null))
+            as source_ips,
+        list_sort(list(distinct user_agent) filter (where user_agent is not null))
+            as user_agents
     from calls
     group by access_key_id, principal_arn, account_id
 ),

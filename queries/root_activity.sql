@@ -41,13 +41,16 @@ assume_root_calls as (
         and event_name = 'AssumeRoot'
 ),
 
--- One opening call per issued key, so that a key never multiplies the rows of its calls.
+-- One opening call per issued key, so that a key never multiplies the rows of its calls. (The
+-- filters say what DuckDB's arg_max does anyway, skip nulls, which Spark's max_by does not.)
 root_sessions_opened as (
     select
         issued_key_id,
-        arg_max(caller_arn, event_time) as caller_arn,
-        arg_max(task_policy_arn, event_time) as task_policy_arn,
-        arg_max(caller_mfa_authenticated, event_time) as caller_mfa_authenticated
+        arg_max(caller_arn, event_time) filter (where caller_arn is not null) as caller_arn,
+        arg_max(task_policy_arn, event_time) filter (where task_policy_arn is not null)
+            as task_policy_arn,
+        arg_max(caller_mfa_authenticated, event_time)
+            filter (where caller_mfa_authenticated is not null) as caller_mfa_authenticated
     from assume_root_calls
     where issued_key_id is not null
     group by issued_key_id

@@ -40,15 +40,17 @@ final as (
         ) as failed_api_calls,
         count(*) filter (where root_session_kind = 'access_key') as access_key_calls,
         coalesce(
-            list(distinct access_key_id order by access_key_id)
-                filter (where root_session_kind = 'access_key' and access_key_id is not null),
+            list_sort(
+                list(distinct access_key_id)
+                    filter (where root_session_kind = 'access_key' and access_key_id is not null)
+            ),
             []
         ) as access_keys_used,
         count(*) filter (where root_session_kind = 'assumed_root') as assumed_root_calls,
         count(*) filter (where root_session_kind = 'assume_root') as assume_root_requests,
         count(*) filter (where root_session_kind = 'service') as service_events,
         coalesce(
-            list(distinct source_ip order by source_ip) filter (where source_ip is not null), []
+            list_sort(list(distinct source_ip) filter (where source_ip is not null)), []
         ) as source_ips,
         min(event_time) as first_activity_at,
         max(event_time) as last_activity_at,

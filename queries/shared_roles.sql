@@ -39,8 +39,8 @@ per_role as (
     select
         account_id,
         role_arn,
-        list(path order by path) as paths,
-        list(path order by path) filter (where path <> 'unclassified') as classified_paths,
+        list_sort(list(path)) as paths,
+        list_sort(list(path) filter (where path <> 'unclassified')) as classified_paths,
         cast(sum(events) as bigint) as events,
         string_agg(path || ' ' || events, ', ' order by path) as events_by_path,
         list_sort(list_distinct(flatten(list(session_sources)))) as sources,
@@ -54,7 +54,7 @@ per_role as (
         -- the workload or deployer path with the most families (workload first on a tie)
         arg_max(
             {'path': path, 'families': session_name_families},
-            len(session_name_families) * 2 + cast(path = 'workload' as integer)
+            array_length(session_name_families) * 2 + cast(path = 'workload' as integer)
         ) filter (where path in ('workload', 'deployer')) as busiest_path,
         min(first_seen) as first_seen,
         max(last_seen) as last_seen
@@ -93,35 +93,35 @@ checks as (
         *,
         list_filter([
             case
-                when len(classified_paths) > 1
+                when array_length(classified_paths) > 1
                     then {
                         'name': 'paths',
-                        'text': 'used through ' || len(classified_paths) || ' paths: '
+                        'text': 'used through ' || array_length(classified_paths) || ' paths: '
                             || array_to_string(classified_paths, ', ')
                     }
             end,
             case
-                when len(services) > 1
+                when array_length(services) > 1
                     then {
                         'name': 'services',
-                        'text': 'sessions created by ' || len(services) || ' services: '
+                        'text': 'sessions created by ' || array_length(services) || ' services: '
                             || array_to_string(services, ', ')
                     }
             end,
             case
-                when len(web_identity_subjects) > 1
+                when array_length(web_identity_subjects) > 1
                     then {
                         'name': 'web_identity_subjects',
-                        'text': 'assumed by ' || len(web_identity_subjects)
+                        'text': 'assumed by ' || array_length(web_identity_subjects)
                             || ' web identity subjects: '
                             || array_to_string(web_identity_subjects, ', ')
                     }
             end,
             case
-                when len(busiest_path.families) > 1
+                when array_length(busiest_path.families) > 1
                     then {
                         'name': 'session_name_families',
-                        'text': len(busiest_path.families) || ' ' || busiest_path.path
+                        'text': array_length(busiest_path.families) || ' ' || busiest_path.path
                             || ' session-name families: '
                             || array_to_string(busiest_path.families, ', ')
                     }
@@ -146,8 +146,8 @@ final as (
         first_seen,
         last_seen
     from checks
-    where len(found) > 0
+    where array_length(found) > 0
 )
 
 select * from final
-order by len(shared_by) desc, events desc, account_id, role_arn
+order by array_length(shared_by) desc, events desc, account_id, role_arn

@@ -34,7 +34,7 @@ per_service as (
 never_used as (
     select
         principal_arn,
-        list(service order by service) as services_never_used
+        list_sort(list(service)) as services_never_used
     from per_service
     where not is_used and has_unused
     group by all

@@ -67,9 +67,9 @@ keys as (
 per_user_keys as (
     select
         user_arn,
-        list(access_key_id order by access_key_id) filter (where last_used_at is null)
+        list_sort(list(access_key_id) filter (where last_used_at is null))
             as access_keys_unused,
-        list(access_key_id order by access_key_id) filter (where last_used_at is not null)
+        list_sort(list(access_key_id) filter (where last_used_at is not null))
             as access_keys_used
     from keys
     group by 1

@@ -14,6 +14,28 @@ from tests.s3world import FaultProxy, s3_client
 from trailwise.pipeline.sources.s3 import close_clients as close_s3_clients
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--dist loadgroup`` on pytest 9.2: pytest-xdist 3.8 names a test's group by setting
+    ``item._nodeid``, which pytest now ignores (the node id comes from ``item._id``), so tests
+    of one ``xdist_group`` (the Spark tests: one JVM) would spread over the workers."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    try:
+        from _pytest.nodeid import NodeId  # where it is missing, xdist's own suffix works
+    except ImportError:
+        return
+    for item in items:
+        groups = sorted(
+            {
+                str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                for m in item.iter_markers("xdist_group")
+            }
+        )
+        if groups and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
+
+
 @pytest.fixture
 def cli() -> Cli:
     return Cli()

@@ -6,6 +6,7 @@ Named queries are the ``.sql`` files shipped in ``trailwise.queries``, with the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
 from typing import Any
@@ -18,12 +19,16 @@ from trailwise.pipeline.lake import Lake, as_lake
 from trailwise.pipeline.query.views import connect
 from trailwise.pipeline.sqlfile import NamedQuery, Param, parse_query
 
+# A reviewed Spark SQL text of a named query, beside its DuckDB one (NAME.spark.sql): read by
+# the Spark engine only (trailwise.pipeline.spark.query), never listed as a query of its own.
+SPARK_SUFFIX = ".spark.sql"
+
 
 def named_queries() -> dict[str, NamedQuery]:
     """Every query shipped with trailwise, by name."""
     out: dict[str, NamedQuery] = {}
     for entry in sorted(resources.files("trailwise.queries").iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".sql"):
+        if entry.name.endswith(".sql") and not entry.name.endswith(SPARK_SUFFIX):
             query = parse_query(entry.read_text(encoding="utf-8"), entry.name)
             out[query.name] = query
     return out
@@ -44,8 +49,23 @@ def _coerce(param: Param, value: Any) -> Any:
         raise QueryError(f"parameter {param.name}: {value!r} is not a {param.type}") from exc
 
 
-def run_named(lake: Lake, name: str, params: dict[str, Any] | None = None) -> pa.Table:
-    """Run a named query with bound parameters; unknown or missing ones are a QueryError."""
+@dataclass(frozen=True)
+class Bound:
+    """A named query with its values checked and bound, ready for either engine."""
+
+    query: NamedQuery
+    params: dict[str, Any]  # the values of the query's own placeholders
+    # (view, query, values): the queries it uses, each run first and read as a view
+    before: tuple[tuple[str, NamedQuery, dict[str, Any]], ...] = ()
+
+
+def bind(name: str, params: dict[str, Any] | None = None) -> Bound:
+    """Check ``params`` against the query's header and coerce them to its types.
+
+    Raises:
+        QueryError: no such query, a parameter it does not declare, a required one missing,
+            or a value that is not of the declared type.
+    """
     queries = named_queries()
     if name not in queries:
         raise QueryError(f"no query named {name!r}", hint=f"known: {', '.join(sorted(queries))}")
@@ -66,12 +86,23 @@ def run_named(lake: Lake, name: str, params: dict[str, Any] | None = None) -> pa
         )
     # Optional parameters are bound as null; the query reads null as "no bound".
     bound = {p.name: _coerce(p, given.get(p.name)) for p in query.params}
-    before = []
-    for dependency in query.uses:
-        used = queries[dependency]
-        before.append((dependency, used.sql, {p.name: bound.get(p.name) for p in used.params}))
+    before = tuple(
+        (
+            dependency,
+            queries[dependency],
+            {p.name: bound.get(p.name) for p in queries[dependency].params},
+        )
+        for dependency in query.uses
+    )
     own = {name: value for name, value in bound.items() if name in query.placeholders}
-    return _execute(lake, query.sql, own, before)
+    return Bound(query, own, before)
+
+
+def run_named(lake: Lake, name: str, params: dict[str, Any] | None = None) -> pa.Table:
+    """Run a named query with bound parameters; unknown or missing ones are a QueryError."""
+    bound = bind(name, params)
+    before = [(view, used.sql, values) for view, used, values in bound.before]
+    return _execute(lake, bound.query.sql, bound.params, before)
 
 
 def run_sql(lake: Lake, sql: str) -> pa.Table:

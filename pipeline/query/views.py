@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -86,7 +87,16 @@ def _aggregated_use(con: duckdb.DuckDBPyConnection) -> None:
 def aggregated_api_actions(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """(event_source, event_name, action): each IAM action the mapping gives each API that the
     ``_aggregated_calls`` view of ``con`` names."""
-    pairs = con.sql("select distinct event_source, event_name from _aggregated_calls").fetchall()
+    return api_actions(con.sql(AGGREGATED_APIS).fetchall())
+
+
+# The APIs the USER_ACTIONS summaries name: each engine asks its own ``_aggregated_calls``.
+AGGREGATED_APIS = "select distinct event_source, event_name from _aggregated_calls"
+
+
+def api_actions(pairs: Iterable[tuple[str | None, str | None]]) -> pa.Table:
+    """(event_source, event_name, action): each IAM action the mapping gives each API of
+    ``pairs`` (the mapping runs in Python, so every engine computes this table the same way)."""
     rows = [
         (source, name, use.action)
         for source, name in pairs

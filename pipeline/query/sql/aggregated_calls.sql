@@ -37,9 +37,11 @@ dimensions as (
     select
         one_principal.* exclude (details),
         detail ->> 'dimension' as dimension,
-        coalesce(detail -> 'statistics', '[]') as statistics
+        coalesce(json_extract(detail, '$.statistics'), '[]') as statistics
+    -- cast(json(...) as varchar[]): each element's JSON text; the form Spark's translation
+    -- (from_json(..., 'array<string>')) reads the same way (Spark has no JSON type)
     from one_principal,
-        unnest(cast(details as json[])) as t(detail)
+        unnest(cast(json(details) as varchar[])) as t(detail)
 ),
 
 statistics as (
@@ -48,7 +50,7 @@ statistics as (
         statistic ->> 'name' as name,
         try_cast(statistic ->> 'value' as bigint) as value
     from dimensions,
-        unnest(cast(statistics as json[])) as t(statistic)
+        unnest(cast(json(statistics) as varchar[])) as t(statistic)
 ),
 
 errors as (

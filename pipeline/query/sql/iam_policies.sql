@@ -14,9 +14,16 @@ where policies.account_id <> 'aws'
 
 union all
 
-select *
-from _iam_policies_all
-where account_id = 'aws'
-qualify row_number() over (
-    partition by policy_arn order by captured_at desc, snapshot_id desc
-) = 1
+-- A subquery, not QUALIFY: Spark has no QUALIFY, and sqlglot's rewrite of one keeps its rank
+-- column in a select *.
+select * exclude (recency)
+from (
+    select
+        *,
+        row_number() over (
+            partition by policy_arn order by captured_at desc, snapshot_id desc
+        ) as recency
+    from _iam_policies_all
+    where account_id = 'aws'
+)
+where recency = 1

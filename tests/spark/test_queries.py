@@ -1,0 +1,91 @@
+"""The named queries give on Spark the answers they give on DuckDB: every golden case, the
+same column types, the same one-line errors, the same CLI output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.goldens import CASES, _plain, path_of
+from trailwise.pipeline import api
+from trailwise.pipeline.errors import QueryError
+from trailwise.pipeline.lake import Lake
+from trailwise.pipeline.spark import query as spark_query
+
+pytestmark = [pytest.mark.xdist_group("spark")]
+
+
+@pytest.fixture(scope="module")
+def lake(sample_lake):
+    return Lake(sample_lake)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_query_answers_on_spark_as_its_golden_and_in_duckdbs_types(spark, lake, case):
+    query, params = CASES[case]
+    table = spark_query.run_named(lake, query, params, spark)
+    # test_goldens' comparison, with nothing normalised beyond it: lists in their order, a
+    # timestamp as its ISO text (naive stays naive, a zoned one carries +00:00), floats equal.
+    expected = json.loads(path_of(case).read_text())
+    assert [_plain(row) for row in table.to_pylist()] == expected
+    assert table.schema == api.run_named(query, lake, params).schema
+
+
+def test_a_parameter_error_is_the_same_one_line_error_on_both_engines(spark, lake):
+    for params in ({"since": "last tuesday"}, {"colour": "red"}, {}):
+        with pytest.raises(QueryError) as duckdb_error:
+            api.run_named("unused_principals", lake, params)
+        with pytest.raises(QueryError) as spark_error:
+            spark_query.run_named(lake, "unused_principals", params, spark)
+        assert str(spark_error.value) == str(duckdb_error.value)
+        assert len(str(spark_error.value).splitlines()) == 1
+
+
+def test_an_unknown_sensitive_category_is_refused_by_the_query_on_spark(spark, lake):
+    with pytest.raises(QueryError, match=r"unknown category iam_polcy_change \(known: "):
+        spark_query.run_named(lake, "sensitive_actions", {"category": "iam_polcy_change"}, spark)
+
+
+def test_spark_sql_runs_over_the_same_views(spark, lake):
+    sql = "select count(*) as n from events where event_name = 'ConsoleLogin'"
+    assert spark_query.run_sql(lake, sql, spark).to_pylist() == api.run_sql(sql, lake).to_pylist()
+
+
+@pytest.mark.parametrize(
+    ("sql", "error"),
+    [
+        ("insert into events select * from events", "only read-only SELECT statements run here"),
+        ("drop view events", "only read-only SELECT statements run here, not DROP"),
+        ("select 1; select 2", "expected one SQL statement, got 2"),
+        ("select reflect('java.lang.System', 'exit', 0)", "reflect() runs Java code"),
+        ("select no_such_column from events", "query failed: [UNRESOLVED_COLUMN"),
+    ],
+)
+def test_spark_sql_that_is_no_single_query_or_fails_is_a_one_line_error(
+    spark, cli, sample_lake, sql, error
+):
+    result = cli("query", "--sql", sql, "--engine", "spark", "--lake", sample_lake)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {error}")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_lake_summary_prints_the_same_on_both_engines(spark, cli, sample_lake):
+    on_duckdb = cli("query", "lake_summary", "--lake", sample_lake)
+    on_spark = cli("query", "lake_summary", "--engine", "spark", "--lake", sample_lake)
+    assert on_spark.exit_code == 0, on_spark.stderr
+    assert on_spark.stdout == on_duckdb.stdout
+
+
+def test_a_window_given_as_dates_selects_the_same_rows_on_both_engines(spark, cli, sample_lake):
+    window = ("--since", "2026-11-02", "--until", "2026-11-03", "--lake", sample_lake)
+    on_duckdb = cli.json("query", "root_summary", *window)
+    on_spark = cli.json("query", "root_summary", "--engine", "spark", *window)
+    assert on_spark == on_duckdb
+
+
+def test_a_spark_master_without_the_spark_engine_is_a_usage_error(cli, sample_lake):
+    result = cli("query", "lake_summary", "--spark-master", "local[1]", "--lake", sample_lake)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: --spark-master needs --engine spark"
