@@ -329,7 +329,11 @@ def _query_error(exc: BaseException) -> QueryError:
     java = getattr(exc, "java_exception", None)
     text = str(java.getMessage()) if java is not None else str(exc)
     first = (text.strip().splitlines() or [type(exc).__name__])[0]
-    first = re.sub(r"\s*SQLSTATE: \w+\.?", "", first).removeprefix("[USER_RAISED_EXCEPTION] ")
+    first = first.removeprefix("[USER_RAISED_EXCEPTION] ")
+    # "... SQLSTATE: 42703; line 1 pos 7;" -> "... (line 1 pos 7)"
+    if state := re.search(r"\s*SQLSTATE: \w+;?\s*(.*)$", first):
+        where = state.group(1).strip().rstrip(";").removeprefix("(").removesuffix(")")
+        first = first[: state.start()] + (f" ({where})" if where else "")
     if "iam_" in first and "TABLE_OR_VIEW_NOT_FOUND" in first:
         return QueryError(
             f"query failed: {first}", hint="load an IAM snapshot first: trailwise iam load FILE"

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.given import an_event, given_delivery_file
 from tests.goldens import CASES, _plain, path_of
 from trailwise.pipeline import api
 from trailwise.pipeline.errors import QueryError
@@ -83,6 +84,19 @@ def test_a_window_given_as_dates_selects_the_same_rows_on_both_engines(spark, cl
     on_duckdb = cli.json("query", "root_summary", *window)
     on_spark = cli.json("query", "root_summary", "--engine", "spark", *window)
     assert on_spark == on_duckdb
+
+
+def test_a_permission_query_on_a_lake_without_iam_snapshots_says_to_load_one(
+    spark, cli, tmp_path, lake_dir
+):
+    given_delivery_file(tmp_path / "logs", [an_event()])
+    cli.json("ingest", tmp_path / "logs", "--lake", lake_dir)
+    window = ("--since", "2026-11-01", "--until", "2026-11-06")
+    result = cli("query", "unused_principals", *window, "--engine", "spark", "--lake", lake_dir)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: query failed: [TABLE_OR_VIEW_NOT_FOUND]")
+    assert result.stderr.strip().endswith("(load an IAM snapshot first: trailwise iam load FILE)")
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_a_spark_master_without_the_spark_engine_is_a_usage_error(cli, sample_lake):
