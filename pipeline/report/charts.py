@@ -44,6 +44,7 @@ CONFIG: dict[str, Any] = {
         "titleFontSize": 12,
         "orient": "top",
         "direction": "horizontal",
+        "labelLimit": 320,
     },
     "header": {"labelFontSize": 12, "labelFontWeight": 600, "title": None},
     "bar": {"cornerRadius": 1},
@@ -73,9 +74,10 @@ def short_arn(arn: str | None) -> str:
 
 
 def _day_axis(title: str = "day (UTC)") -> dict[str, Any]:
+    # Days as bands (a gap between bars), labelled as dates.
     return {
         "field": "event_date",
-        "type": "temporal",
+        "type": "ordinal",
         "timeUnit": "utcyearmonthdate",
         "title": title,
         "axis": {"format": "%b %d", "labelAngle": 0, "labelOverlap": True},
@@ -164,7 +166,6 @@ def coverage(coverage_rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         encoding={
             "x": {
                 **_day_axis(),
-                "type": "ordinal",
                 "axis": {"format": "%b %d", "labelAngle": -45, "labelOverlap": True},
             },
             "y": {

@@ -278,7 +278,6 @@ def root(report: Report) -> Section:
         Column("is_success", "succeeded", "bool"),
         Column("mfa_used", "MFA", "bool"),
         Column("source_ip", "source IP", "id"),
-        Column("user_agent", "user agent", "long"),
         Column("reason", "why it is here", "long"),
     )
     blocks: list[Block] = []
@@ -508,8 +507,6 @@ def identities(report: Report) -> Section:
                 Column("calls", "calls", "num"),
                 Column("denied", "denied", "num"),
                 Column("services", "services", "list"),
-                Column("source_ips", "source IPs", "list"),
-                Column("first_seen", "first use", "time"),
                 Column("last_seen", "last use", "time"),
             ),
             keys.rows,
