@@ -33,6 +33,9 @@ FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, s
 MAX_FACETS = 8
 MAX_BARS = 15
 MAX_HEATMAP_ROWS = 40
+MAX_LANES = 16
+# Beyond this many root events the time line draws one point per hour (or day) and kind.
+MAX_POINTS = 1500
 
 CONFIG: dict[str, Any] = {
     "font": FONT,
@@ -197,27 +200,72 @@ def coverage(coverage_rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     )
 
 
-def root_timeline(root_rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Every root event on a time line, one lane per account (root_activity)."""
-    values = [
-        {
-            "event_time": iso(r["event_time"]),
-            "account_id": r["account_id"],
-            "kind": r["root_session_kind"],
-            "event_name": r["event_name"],
-            "outcome": "succeeded" if r["is_success"] else "failed",
-            "mfa": "yes" if r["mfa_used"] else "no",
-            "source_ip": r["source_ip"],
-            "reason": r["reason"],
+def _root_points(root_rows: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+    """One point per root event, or, beyond MAX_POINTS, one per hour (else day), account, kind
+    and outcome with its count: what the chart can draw and the page can carry."""
+    if len(root_rows) <= MAX_POINTS:
+        return [
+            {
+                "event_time": iso(r["event_time"]),
+                "account_id": r["account_id"],
+                "kind": r["root_session_kind"],
+                "event_name": r["event_name"],
+                "outcome": "succeeded" if r["is_success"] else "failed",
+                "mfa": "yes" if r["mfa_used"] else "no",
+                "source_ip": r["source_ip"],
+                "reason": r["reason"],
+                "events": 1,
+            }
+            for r in root_rows
+        ], "event"
+    for unit in ("hour", "day"):
+        counts: Counter[tuple[datetime, str, str, str]] = Counter()
+        for r in root_rows:
+            at: datetime = r["event_time"].replace(minute=0, second=0, microsecond=0)
+            if unit == "day":
+                at = at.replace(hour=0)
+            outcome = "succeeded" if r["is_success"] else "failed"
+            counts[(at, r["account_id"], r["root_session_kind"], outcome)] += 1
+        if len(counts) <= MAX_POINTS:
+            break
+    return [
+        {"event_time": iso(at), "account_id": a, "kind": k, "outcome": o, "events": n}
+        for (at, a, k, o), n in sorted(counts.items())
+    ], unit
+
+
+def root_timeline(root_rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], str]:
+    """Root events on a time line, one lane per account (root_activity), and what a point is:
+    ``event``, or with many events ``hour`` or ``day`` (a point per account, kind and outcome,
+    sized by its events). The accounts with the most root events get a lane each."""
+    per_account = Counter(r["account_id"] for r in root_rows)
+    lanes = {a for a, _ in per_account.most_common(MAX_LANES)}
+    values, unit = _root_points([r for r in root_rows if r["account_id"] in lanes])
+    detail = (
+        [
+            {"field": "event_name", "title": "event"},
+            {"field": "mfa", "title": "MFA"},
+            {"field": "source_ip", "title": "source IP"},
+            {"field": "reason"},
+        ]
+        if unit == "event"
+        else [{"field": "events", "title": f"events in the {unit}", "format": ","}]
+    )
+    size: dict[str, Any] = (
+        {"value": 90}
+        if unit == "event"
+        else {
+            "field": "events",
+            "type": "quantitative",
+            "title": f"events per {unit}",
+            "scale": {"range": [30, 500]},
         }
-        for r in root_rows
-    ]
-    accounts = len({r["account_id"] for r in root_rows})
-    return _spec(
+    )
+    spec = _spec(
         values,
         width="container",
-        height=max(80, 44 * accounts),
-        mark={"type": "point", "filled": True, "size": 90, "opacity": 0.85, "tooltip": True},
+        height=max(80, 44 * len(lanes)),
+        mark={"type": "point", "filled": True, "opacity": 0.8, "tooltip": True},
         encoding={
             "x": {
                 "field": "event_time",
@@ -239,6 +287,7 @@ def root_timeline(root_rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                 "title": "outcome",
                 "scale": {"domain": ["succeeded", "failed"], "range": ["circle", "cross"]},
             },
+            "size": size,
             "tooltip": [
                 {
                     "field": "event_time",
@@ -248,15 +297,13 @@ def root_timeline(root_rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                     "format": "%Y-%m-%d %H:%M:%S",
                 },
                 {"field": "account_id", "title": "account"},
-                {"field": "event_name", "title": "event"},
                 {"field": "kind", "title": "how root got in"},
                 {"field": "outcome"},
-                {"field": "mfa", "title": "MFA"},
-                {"field": "source_ip", "title": "source IP"},
-                {"field": "reason"},
+                *detail,
             ],
         },
     )
+    return spec, unit
 
 
 def failures_per_day(failure_events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -282,12 +282,21 @@ def root(report: Report) -> Section:
     )
     blocks: list[Block] = []
     if rows:
+        spec, unit = charts.root_timeline(rows)
+        lanes = len({r["account_id"] for r in rows})
         blocks.append(
             chart(
-                "Every root event",
+                "Every root event" if unit == "event" else f"Root events per {unit}",
                 [activity],
-                charts.root_timeline(rows),
-                "One lane per account; a cross is a failed sign-in or call.",
+                spec,
+                "One lane per account"
+                + (
+                    f" (the {charts.MAX_LANES} with the most root events)"
+                    if lanes > charts.MAX_LANES
+                    else ""
+                )
+                + "; a cross is a failed sign-in or call"
+                + ("." if unit == "event" else f"; a point's size is its events in the {unit}."),
             )
         )
     blocks += [
@@ -541,8 +550,8 @@ def least_privilege(report: Report) -> Section:
         reason = (
             "The lake holds no IAM snapshot, so what principals are granted is unknown. Load one "
             "per account, then build the report again: "
-            "aws iam get-account-authorization-details > auth.json && "
-            "trailwise iam load auth.json (or trailwise iam load --from-aws)."
+            "`aws iam get-account-authorization-details > auth.json` and "
+            "`trailwise iam load auth.json` (or `trailwise iam load --from-aws`)."
             if not report.has_iam_snapshot
             else "The lake holds no events, so no window to judge permissions over."
         )

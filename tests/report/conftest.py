@@ -94,36 +94,50 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+def open_in(browser: Any, path: Path) -> tuple[Any, Opened]:
+    """``path`` in a fresh context that aborts every other request, once its charts are drawn:
+    the context (to close) and the page with what it tried."""
+    context = browser.new_context(viewport={"width": 1360, "height": 1000})
+    page = context.new_page()
+    opened = Opened(page)
+    own = path.resolve().as_uri()
+
+    def route(request_route: Any) -> None:
+        if request_route.request.url == own:
+            request_route.continue_()
+        else:
+            opened.blocked_requests.append(request_route.request.url)
+            request_route.abort()
+
+    page.route("**/*", route)
+    page.on(
+        "console", lambda m: opened.console_errors.append(m.text) if m.type == "error" else None
+    )
+    page.on("pageerror", lambda e: opened.console_errors.append(str(e)))
+    page.on("requestfailed", lambda r: opened.blocked_requests.append(r.url))
+    page.goto(own)
+    page.wait_for_function("document.documentElement.dataset.charts", timeout=30_000)
+    return context, opened
+
+
 @pytest.fixture
 def open_page(browser: Any) -> Iterator[Any]:
-    """open_page(path) -> Opened: the file in a fresh context that aborts every other request,
-    once its charts are drawn."""
+    """open_page(path) -> Opened, for a page of the test's own."""
     contexts = []
 
     def opener(path: Path) -> Opened:
-        context = browser.new_context(viewport={"width": 1360, "height": 1000})
+        context, opened = open_in(browser, path)
         contexts.append(context)
-        page = context.new_page()
-        opened = Opened(page)
-        own = path.resolve().as_uri()
-
-        def route(request_route: Any) -> None:
-            if request_route.request.url == own:
-                request_route.continue_()
-            else:
-                opened.blocked_requests.append(request_route.request.url)
-                request_route.abort()
-
-        page.route("**/*", route)
-        page.on(
-            "console", lambda m: opened.console_errors.append(m.text) if m.type == "error" else None
-        )
-        page.on("pageerror", lambda e: opened.console_errors.append(str(e)))
-        page.on("requestfailed", lambda r: opened.blocked_requests.append(r.url))
-        page.goto(own)
-        page.wait_for_function("document.documentElement.dataset.charts", timeout=30_000)
         return opened
 
     yield opener
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def sample_opened(browser: Any, sample_page: Path) -> Iterator[Opened]:
+    """The sample lake's report, opened once for the tests that only read it."""
+    context, opened = open_in(browser, sample_page)
+    yield opened
+    context.close()
