@@ -258,13 +258,13 @@ def root_timeline(root_rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any
             "field": "events",
             "type": "quantitative",
             "title": f"events per {unit}",
-            "scale": {"range": [30, 500]},
+            "scale": {"range": [12, 150]},
         }
     )
     spec = _spec(
         values,
         width="container",
-        height=max(80, 44 * len(lanes)),
+        height=max(80, len(lanes) * max(2, len({v["kind"] for v in values})) * 16),
         mark={"type": "point", "filled": True, "opacity": 0.8, "tooltip": True},
         encoding={
             "x": {
@@ -275,6 +275,8 @@ def root_timeline(root_rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any
                 "axis": {"format": "%b %d %H:%M", "labelOverlap": True},
             },
             "y": {"field": "account_id", "type": "nominal", "title": "account"},
+            # each way in gets a row of its own within the account's lane
+            "yOffset": {"field": "kind", "type": "nominal"},
             "color": {
                 "field": "kind",
                 "type": "nominal",

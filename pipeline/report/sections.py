@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -77,7 +77,11 @@ class Section:
     lead: str
     cards: tuple[Card, ...] = ()
     blocks: tuple[Block, ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    headline: str = ""  # the figure of the card shown at the top of the page
+
+    @property
+    def headline_card(self) -> Card:
+        return next((c for c in self.cards if c.figure == self.headline), self.cards[0])
 
 
 def _cell(value: Any, kind: str) -> Cell:
@@ -530,6 +534,7 @@ def identities(report: Report) -> Section:
         "Who acts in the accounts and through which credentials.",
         cards,
         blocks,
+        headline="long_lived_keys.rows",
     )
 
 
@@ -660,6 +665,7 @@ def least_privilege(report: Report) -> Section:
         "and the calls that widen access.",
         tuple(cards),
         tuple(blocks),
+        headline="unused_permissions_summary.unused",
     )
 
 
