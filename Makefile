@@ -20,6 +20,8 @@ install: $(STAMP)
 demo: install
 	rm -rf $(DEMO_LAKE)
 	$(BIN)/trailwise demo --lake $(DEMO_LAKE)
+	@printf '\n== trailwise report --lake $(DEMO_LAKE) --output demo-report.html\n'
+	$(BIN)/trailwise report --lake $(DEMO_LAKE) --output demo-report.html
 
 test: install
 	$(BIN)/ruff check pipeline cli tests bench
@@ -37,6 +39,7 @@ bench: install
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_queries.py
 	$(BIN)/python bench/bench_runs.py
+	$(BIN)/python bench/bench_report.py
 
 goldens: install
 	$(BIN)/python -m tests.goldens
@@ -45,4 +48,4 @@ sample-logs: install
 	$(BIN)/python bench/generate_logs.py sample --out sample_logs
 
 clean:
-	rm -rf $(VENV) $(DEMO_LAKE) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_LAKE) demo-report.html .pytest_cache .mypy_cache .ruff_cache

@@ -103,6 +103,14 @@ def ingest(
     external_id: Annotated[str | None, typer.Option(help="External id for --role-arn.")] = None,
     engine: EngineOpt = Engine.duckdb,
     spark_master: SparkMasterOpt = None,
+    report_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="After a run that exits 0 or 2, write the HTML report here (same window "
+            "and accounts; the whole lake without --since/--until).",
+        ),
+    ] = None,
     fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
     """Ingest CloudTrail files into the lake: only new files, every event once.
@@ -132,10 +140,21 @@ def ingest(
         )
         if progress:
             sys.stderr.write("\n")
+        written = None
+        if report_file is not None and result.exit_code in (0, 2):
+            written = api.report(
+                report_file,
+                lake,
+                since=parse_when(since),
+                until=parse_when(until, end_of_day=True),
+                accounts=account or (),
+            )
     if fmt is SummaryFormat.json:
-        echo_json(result.to_dict())
+        echo_json({**result.to_dict(), **({"report": written.path} if written else {})})
     else:
         _print_ingest(result)
+        if written:
+            typer.echo(f"report: {written.path}")
     raise typer.Exit(result.exit_code)
 
 
@@ -583,6 +602,46 @@ def demo(
     typer.echo(diff_text(result.diff, replacement=False))
     typer.echo(f"\n== trailwise policy trust {result.trust.role_arn}")
     typer.echo(trust_text(result.trust))
+
+
+@app.command()
+def report(
+    output: Annotated[Path, typer.Option(help="The HTML file to write.")],
+    lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Window start: DATE, ISO time or 30d [default: the first event's day]."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Window end (a DATE includes that day) [default: after the last event]."),
+    ] = None,
+    account: Annotated[
+        list[str] | None, typer.Option(help="Only this receiving account (repeatable).")
+    ] = None,
+    fmt: FormatOpt = SummaryFormat.text,
+) -> None:
+    """Write one self-contained HTML page with charts: overview, root, authorization failures,
+    identities and least privilege, every number from a named query; prints its path.
+
+    The page loads nothing from anywhere (open it from an attachment or a static S3 link).
+    """
+    with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
+        result = api.report(
+            output,
+            lake,
+            since=parse_when(since),
+            until=parse_when(until, end_of_day=True),
+            accounts=account or (),
+        )
+    if fmt is SummaryFormat.json:
+        echo_json(result.to_dict())
+    else:
+        typer.echo(result.path)
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "policy_suggest",
     "policy_trust",
     "remap",
+    "report",
     "run_named",
     "run_sql",
     "status",
@@ -232,3 +233,18 @@ def policy_bulk(out_dir: str | Path, lake: LakeLike = None, **options: Any) -> A
     from trailwise.pipeline.policy.bulk import bulk
 
     return bulk(as_lake(lake), out_dir, **options)
+
+
+def report(
+    output: str | Path,
+    lake: LakeLike = None,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    accounts: Sequence[str] = (),
+) -> Any:
+    """Write the report: one self-contained HTML page of the named queries' answers; see
+    :func:`report.write_report`."""
+    from trailwise.pipeline.report import write_report
+
+    return write_report(as_lake(lake), output, since=since, until=until, accounts=accounts)

@@ -3,6 +3,7 @@
 -- param: since timestamp optional Start of the window (inclusive; default: the first event).
 -- param: until timestamp optional End of the window (exclusive; default: after the last event).
 -- param: principal_arn varchar optional Only this principal.
+-- param: account_id varchar optional Only calls received by this account.
 -- columns: event_time, account_id, principal_arn, caller_arn, event_source, event_name, action, resource, error_code, reason, policy_type, is_explicit_deny, source_ip, user_agent, event_id
 
 with
@@ -35,6 +36,7 @@ denied as (
         and ($since is null or event_time >= $since)
         and ($until is null or event_time < $until)
         and ($principal_arn is null or principal_arn = $principal_arn)
+        and ($account_id is null or recipient_account_id = $account_id)
     group by event_id, recipient_account_id, event_time, principal_arn, error_code
 ),
 

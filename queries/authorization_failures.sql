@@ -4,6 +4,7 @@
 -- param: since timestamp optional Start of the window (inclusive; default: the first event).
 -- param: until timestamp optional End of the window (exclusive; default: after the last event).
 -- param: principal_arn varchar optional Only this principal.
+-- param: account_id varchar optional Only calls received by this account.
 -- columns: principal_arn, action, resource, error_code, reason, failures, first_seen, last_seen, source_ips, user_agents
 
 with

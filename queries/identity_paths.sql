@@ -3,7 +3,7 @@
 -- param: since timestamp optional Start of the window (inclusive; default: the first event).
 -- param: until timestamp optional End of the window (exclusive; default: after the last event).
 -- param: account_id varchar optional Only events received by this account.
--- columns: account_id, principal_arn, identity_types, path, events, sessions, session_sources, session_name_families, source_accounts, user_agents, reasons, first_seen, last_seen
+-- columns: account_id, principal_arn, identity_types, path, events, sessions, session_sources, session_name_families, source_accounts, user_agents, reasons, first_seen, last_seen, events_by_day
 
 -- A path is how the credentials behind one event came to be, which tells what kind of actor holds
 -- them. Every event of the window gets exactly one path, so one row is (receiving account,
@@ -56,6 +56,9 @@
 -- session_name_families groups role session names: i-* (EC2 instance id), awslambda_*,
 -- {32 hex} (ECS task id), *@domain (e-mail), digits and UUIDs replaced by * otherwise.
 -- user_agents keeps each user agent's first product token (Terraform's after its APN prefix).
+-- events_by_day splits the row's events by UTC day ({event_date, events}, oldest first; they add
+-- up to events), for charts over time: each signature counts its events per day, so the split
+-- never changes which path an event is on.
 
 with
 
@@ -117,7 +120,8 @@ signatures as (
         ),
         count(*) as events,
         min(event_time) as first_seen,
-        max(event_time) as last_seen
+        max(event_time) as last_seen,
+        histogram(cast(event_time as date)) as events_per_day
     from signature_columns
     where ($since is null or event_time >= $since)
         and ($account_id is null or recipient_account_id = $account_id)
@@ -497,6 +501,7 @@ windowed as (
     select
         recipient_account_id,
         events,
+        events_per_day,
         first_seen,
         last_seen,
         user_identity_type,
@@ -633,7 +638,35 @@ classified as (
     from linked
 ),
 
-final as (
+days as (
+    select
+        recipient_account_id,
+        principal_arn,
+        path,
+        day.key as event_date,
+        cast(sum(day.value) as bigint) as events
+    from (
+        select
+            recipient_account_id,
+            principal_arn,
+            decision.path as path,
+            unnest(map_entries(events_per_day)) as day
+        from classified
+    )
+    group by recipient_account_id, principal_arn, path, day.key
+),
+
+days_per_row as (
+    select
+        recipient_account_id,
+        principal_arn,
+        path,
+        list({'event_date': event_date, 'events': events} order by event_date) as events_by_day
+    from days
+    group by recipient_account_id, principal_arn, path
+),
+
+per_row as (
     select
         recipient_account_id as account_id,
         principal_arn,
@@ -672,6 +705,17 @@ final as (
         max(last_seen) as last_seen
     from classified
     group by recipient_account_id, principal_arn, decision.path
+),
+
+final as (
+    select
+        per_row.*,
+        days_per_row.events_by_day
+    from per_row
+    left join days_per_row
+        on days_per_row.recipient_account_id = per_row.account_id
+        and days_per_row.principal_arn is not distinct from per_row.principal_arn
+        and days_per_row.path = per_row.path
 )
 
 select * from final

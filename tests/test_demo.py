@@ -23,6 +23,12 @@ def test_the_demo_ingests_sample_logs_through_s3_and_a_second_run_finds_nothing_
         "arn:aws:iam::111122223333:role/app-role" in out.split("== who used which IAM actions")[1]
     )
 
+    # make demo ends with the report of the demo lake, printing where it is.
+    report = cli("report", "--lake", lake_dir, "--output", lake_dir.parent / "demo-report.html")
+    assert report.exit_code == 0, report.stderr
+    assert report.stdout.strip() == str(lake_dir.parent / "demo-report.html")
+    assert "github-actions-deploy" in (lake_dir.parent / "demo-report.html").read_text("utf-8")
+
 
 def test_the_demo_ends_with_the_payoff_policy_suggestion_diff_and_trust(cli, lake_dir):
     out = cli("demo", "--lake", lake_dir, "--sample-logs", SAMPLE_LOGS).stdout

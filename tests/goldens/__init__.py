@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 WINDOW = {"since": "2026-11-01", "until": "2026-11-06"}
 CASES: dict[str, tuple[str, dict[str, str]]] = {
     "lake_summary": ("lake_summary", {}),
+    "lake_coverage": ("lake_coverage", WINDOW),
     "action_coverage": ("action_coverage", {}),
     "used_actions-app-role": (
         "used_actions",
