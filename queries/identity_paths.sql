@@ -121,7 +121,8 @@ signatures as (
         count(*) as events,
         min(event_time) as first_seen,
         max(event_time) as last_seen,
-        histogram(cast(event_time as date)) as events_per_day
+        -- each event's UTC day (histogram() would be smaller, but Spark SQL has none)
+        list(cast(event_time as date)) as event_dates
     from signature_columns
     where ($since is null or event_time >= $since)
         and ($account_id is null or recipient_account_id = $account_id)
@@ -145,6 +146,7 @@ assumption_events as (
         1 as events,
         event_time as first_seen,
         event_time as last_seen,
+        cast(null as date[]) as event_dates,  -- an assumption is counted in its window row
         event_id,
         event_time,
         event_name,
@@ -501,7 +503,7 @@ windowed as (
     select
         recipient_account_id,
         events,
-        events_per_day,
+        event_dates,
         first_seen,
         last_seen,
         user_identity_type,
@@ -643,17 +645,17 @@ days as (
         recipient_account_id,
         principal_arn,
         path,
-        day.key as event_date,
-        cast(sum(day.value) as bigint) as events
+        event_date,
+        count(*) as events
     from (
         select
             recipient_account_id,
             principal_arn,
             decision.path as path,
-            unnest(map_entries(events_per_day)) as day
+            unnest(event_dates) as event_date
         from classified
     )
-    group by recipient_account_id, principal_arn, path, day.key
+    group by recipient_account_id, principal_arn, path, event_date
 ),
 
 days_per_row as (
@@ -661,7 +663,9 @@ days_per_row as (
         recipient_account_id,
         principal_arn,
         path,
-        list({'event_date': event_date, 'events': events} order by event_date) as events_by_day
+        -- oldest first: a struct sorts by its first field (list ... order by loses its order in
+        -- Spark SQL)
+        list_sort(list({'event_date': event_date, 'events': events})) as events_by_day
     from days
     group by recipient_account_id, principal_arn, path
 ),
