@@ -41,9 +41,12 @@ span as (
 ),
 
 days as (
-    select
-        cast(unnest(generate_series(first_day, last_day, interval 1 day)) as date) as event_date
-    from span
+    -- the cast outside the unnest: Spark SQL takes no generator inside an expression
+    select cast(day as date) as event_date
+    from (
+        select unnest(generate_series(first_day, last_day, interval 1 day)) as day
+        from span
+    )
 ),
 
 places as (
