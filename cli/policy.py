@@ -23,8 +23,11 @@ from trailwise.pipeline.timeutil import parse_when
 from .common import (
     CatalogOpt,
     CatalogUriOpt,
+    Engine,
+    EngineOpt,
     LakeOpt,
     NamespaceOpt,
+    SparkMasterOpt,
     echo_json,
     open_lake,
     reporting,
@@ -267,6 +270,8 @@ def bulk_command(
     resources: Annotated[
         ResourcesMode, typer.Option(help="As for policy suggest.")
     ] = ResourcesMode.generalize,
+    engine: EngineOpt = Engine.duckdb,
+    spark_master: SparkMasterOpt = None,
     fmt: Annotated[ReportFormat, typer.Option("--format", help="Summary as text or json.")] = (
         ReportFormat.text
     ),
@@ -285,6 +290,8 @@ def bulk_command(
             since=parse_when(since),
             until=parse_when(until, end_of_day=True),
             resources=resources.value,
+            engine=engine.value,
+            spark_master=spark_master,
         )
     if fmt is ReportFormat.json:
         summary = result.to_dict()

@@ -227,12 +227,24 @@ def policy_trust(
     return suggest_trust(as_lake(lake), role_arn, since=since, until=until)
 
 
-def policy_bulk(out_dir: str | Path, lake: LakeLike = None, **options: Any) -> Any:
+def policy_bulk(
+    out_dir: str | Path,
+    lake: LakeLike = None,
+    *,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+    **options: Any,
+) -> Any:
     """Suggestions and diffs of every matching principal into ``out_dir``; see
-    :func:`policy.bulk.bulk`."""
+    :func:`policy.bulk.bulk`. With ``engine="spark"`` the event-side queries of every principal
+    run on one Spark session (its views made once)."""
     from trailwise.pipeline.policy.bulk import bulk
 
-    return bulk(as_lake(lake), out_dir, **options)
+    target = as_lake(lake)
+    queries = None
+    if _spark_engine(engine, spark_master):
+        queries = spark_query.SparkQueries(target, spark_session(spark_master))
+    return bulk(target, out_dir, queries=queries, **options)
 
 
 def report(

@@ -28,6 +28,7 @@ from trailwise.pipeline.policy import document
 from trailwise.pipeline.policy.diff import diff
 from trailwise.pipeline.policy.suggest import suggest
 from trailwise.pipeline.query import connect, fetch
+from trailwise.pipeline.query.named import Queries
 
 INDEX_COLUMNS = (
     "principal_arn",
@@ -133,6 +134,7 @@ def _one(
     until: datetime | None,
     resources: str,
     max_size: int,
+    queries: Queries | None,
 ) -> BulkRow:
     arn = principal["principal_arn"]
     row = BulkRow(arn, principal["principal_type"], principal["account_id"], "suggested")
@@ -150,7 +152,7 @@ def _one(
     folder = out_dir / principal["account_id"] / f"{principal['principal_type']}s"
     stem = principal["name"]
 
-    report = diff(lake, arn, since=since, until=until)
+    report = diff(lake, arn, since=since, until=until, queries=queries)
     summary = report.to_dict()["summary"]
     row.granted, row.kept = summary["granted"], summary["kept"]
     row.removable, row.unjudgeable = summary["removable"], summary["unjudgeable"]
@@ -162,7 +164,13 @@ def _one(
 
     try:
         suggestion = suggest(
-            lake, arn, since=since, until=until, resources=resources, max_size=max_size
+            lake,
+            arn,
+            since=since,
+            until=until,
+            resources=resources,
+            max_size=max_size,
+            queries=queries,
         )
     except PolicyError as exc:
         # No authorized use in the window: nothing to suggest, and the diff says what to cut.
@@ -196,6 +204,7 @@ def bulk(
     until: datetime | None = None,
     resources: str = "generalize",
     max_size: int = document.MAX_MANAGED_POLICY_SIZE,
+    queries: Queries | None = None,
 ) -> BulkResult:
     """Suggest and diff every user and role of the latest snapshots that matches the filters.
 
@@ -207,6 +216,8 @@ def bulk(
         name_pattern: only principals whose name matches this glob (e.g. ``ci-*``).
         since, until: the window of use; None for the lake's beginning or end.
         resources, max_size: as for :func:`suggest`.
+        queries: where the event-side queries run (default DuckDB; Spark's for thousands of
+            principals: ``policy bulk --engine spark``).
 
     Raises:
         UsageError: no IAM snapshot is loaded, or no principal matches the filters.
@@ -219,7 +230,7 @@ def bulk(
     rows: list[BulkRow] = []
     for principal in principals:
         try:
-            rows.append(_one(target, principal, out, since, until, resources, max_size))
+            rows.append(_one(target, principal, out, since, until, resources, max_size, queries))
         except TrailwiseError as exc:
             rows.append(
                 BulkRow(

@@ -16,12 +16,15 @@ from trailwise.pipeline import sqlfile
 from trailwise.pipeline.errors import PolicyError
 from trailwise.pipeline.lake import Lake
 from trailwise.pipeline.mapping import mapping_version
-from trailwise.pipeline.query import connect
+from trailwise.pipeline.query import connect, fetch
+from trailwise.pipeline.query.named import Queries
 from trailwise.pipeline.timeutil import naive_utc
+
+_PACKAGE = "trailwise.pipeline.policy"
 
 
 def _sql(name: str) -> str:
-    return sqlfile.text("trailwise.pipeline.policy", name)
+    return sqlfile.text(_PACKAGE, name)
 
 
 _IDENTITY = re.compile(r"^arn:[a-z-]+:iam::\d{12}:(role|user)/.+$")
@@ -81,33 +84,42 @@ def check_principal_arn(principal_arn: str) -> None:
 
 
 def read(
-    lake: Lake, principal_arn: str, since: datetime | None, until: datetime | None
+    lake: Lake,
+    principal_arn: str,
+    since: datetime | None,
+    until: datetime | None,
+    queries: Queries | None = None,
 ) -> tuple[str, Activity, list[Use]]:
-    """The principal's IAM action uses in ``[since, until)``.
+    """The principal's IAM action uses in ``[since, until)``, asked of DuckDB (or of
+    ``queries``: Spark for ``policy bulk --engine spark``).
 
     An assumed-role session ARN is resolved to its role through the events. Returns the
     resolved principal ARN, its activity and the uses (authorized and denied).
     """
-    con = connect(lake)
+    con = connect(lake) if queries is None else None
+
+    def ask(sql_name: str, /, **params: Any) -> list[dict[str, Any]]:
+        if con is not None:
+            return fetch(con, _sql(sql_name), **params)
+        assert queries is not None
+        rows: list[dict[str, Any]] = queries.sql_file(_PACKAGE, sql_name, params).to_pylist()
+        return rows
+
     try:
         if _SESSION.match(principal_arn):
-            rows = con.sql(_sql("session_principals"), params={"arn": principal_arn}).fetchall()
+            rows = ask("session_principals", arn=principal_arn)
             if len(rows) != 1:
                 raise PolicyError(
                     f"cannot tell which role the session {principal_arn} belongs to",
                     hint="pass the role ARN (arn:aws:iam::ACCOUNT:role/PATH/NAME)",
                 )
-            principal_arn = str(rows[0][0])
+            principal_arn = str(_first(rows[0]))
         check_principal_arn(principal_arn)
         window = {"since": naive_utc(since), "until": naive_utc(until)}
         params = {"principal_arn": principal_arn, **window}
-        activity_row = (
-            con.sql(_sql("principal_activity"), params=params).to_arrow_table().to_pylist()[0]
-        )
-        uses = con.sql(_sql("principal_uses"), params=params).to_arrow_table().to_pylist()
-        stale = con.sql(
-            _sql("stale_action_rows"), params={**params, "mapping_version": mapping_version()}
-        ).fetchall()[0][0]
+        activity_row = ask("principal_activity", **params)[0]
+        uses = ask("principal_uses", **params)
+        stale = _first(ask("stale_action_rows", **params, mapping_version=mapping_version())[0])
         similar: tuple[str, ...] = ()
         if not activity_row["events"]:
             # A role or user named without its path (or with another) is the usual slip.
@@ -117,13 +129,16 @@ def read(
                 "kind": kind,
                 "name": rest.rsplit("/", 1)[-1],
             }
-            similar = tuple(
-                str(r[0]) for r in con.sql(_sql("similar_principals"), params=lookup).fetchall()
-            )
+            similar = tuple(str(_first(r)) for r in ask("similar_principals", **lookup))
     finally:
-        con.close()
+        if con is not None:
+            con.close()
     activity = Activity(**activity_row, similar=similar, stale_rows=stale)
     return principal_arn, activity, [_use(row) for row in uses]
+
+
+def _first(row: dict[str, Any]) -> Any:
+    return next(iter(row.values()))
 
 
 def _use(row: dict[str, Any]) -> Use:

@@ -32,6 +32,7 @@ from trailwise.pipeline.policy import evidence as ev
 from trailwise.pipeline.policy import resources as res
 from trailwise.pipeline.policy.conditions import Condition
 from trailwise.pipeline.policy.evidence import Use
+from trailwise.pipeline.query.named import Queries
 from trailwise.pipeline.timeutil import iso
 
 ALL_RESOURCES = "AllResources"  # actions without resource-level permissions (or --resources star)
@@ -149,6 +150,7 @@ def suggest(
     resources: str = "generalize",
     include_denied: bool = False,
     max_size: int = document.MAX_MANAGED_POLICY_SIZE,
+    queries: Queries | None = None,
 ) -> Suggestion:
     """The least-privilege identity policy for ``principal_arn`` from its use in the lake.
 
@@ -172,7 +174,7 @@ def suggest(
             f"unknown --resources mode {resources!r}", hint=f"use one of {', '.join(res.MODES)}"
         )
     target = as_lake(lake)
-    arn, activity, uses = ev.read(target, principal_arn.strip(), since, until)
+    arn, activity, uses = ev.read(target, principal_arn.strip(), since, until, queries)
     window = _window_text(since, until)
     if activity.events == 0:
         hint = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
@@ -47,6 +47,20 @@ def _coerce(param: Param, value: Any) -> Any:
         return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except ValueError as exc:
         raise QueryError(f"parameter {param.name}: {value!r} is not a {param.type}") from exc
+
+
+class Queries(Protocol):
+    """Where a policy's event-side questions are asked when not in its own DuckDB connection:
+    ``policy bulk --engine spark`` passes Spark's (:class:`trailwise.pipeline.spark.query.
+    SparkQueries`), whose answers equal DuckDB's."""
+
+    def named(self, name: str, params: dict[str, Any]) -> pa.Table:
+        """A named query's answer."""
+        ...
+
+    def sql_file(self, package: str, name: str, params: dict[str, Any]) -> pa.Table:
+        """The answer of ``package``'s ``sql/NAME.sql``."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -213,15 +213,22 @@ def _markers(sql: str, filename: str) -> set[str]:
 
 
 def run_named(
-    lake: Lake, name: str, params: dict[str, Any] | None = None, spark: Any = None
+    lake: Lake,
+    name: str,
+    params: dict[str, Any] | None = None,
+    spark: Any = None,
+    *,
+    fresh_views: bool = True,
 ) -> pa.Table:
     """A named query on Spark: the same checks, the same answer as
     :func:`trailwise.pipeline.query.named.run_named`. A query that uses others reads their
-    answers as temp views, registered first and dropped after."""
+    answers as temp views, registered first and dropped after. ``fresh_views=False`` reads the
+    session's views as they are (:class:`SparkQueries` made them)."""
     bound = bind(name, params)
     session = spark or spark_session()
     try:
-        views(session, lake)
+        if fresh_views:
+            views(session, lake)
         for view, used, values in bound.before:
             result = _to_duckdb_types(_sql(session, spark_text(used), values).toArrow())
             frame(session, result).createOrReplaceTempView(view)
@@ -231,6 +238,33 @@ def run_named(
     finally:
         for view, _, _ in bound.before:
             session.catalog.dropTempView(view)
+
+
+class SparkQueries:
+    """Named queries and a package's SQL files on one Spark session whose views are made once:
+    what ``policy bulk --engine spark`` asks of Spark for every principal (a
+    :class:`trailwise.pipeline.query.named.Queries`)."""
+
+    def __init__(self, lake: Lake, spark: Any) -> None:
+        self.lake, self.spark = lake, spark
+        try:
+            views(spark, lake)
+        except _spark_errors() as exc:
+            raise _query_error(exc) from exc
+
+    def named(self, name: str, params: dict[str, Any]) -> pa.Table:
+        return run_named(self.lake, name, params, self.spark, fresh_views=False)
+
+    def sql_file(self, package: str, name: str, params: dict[str, Any]) -> pa.Table:
+        """``package``'s ``sql/NAME.sql`` (its header declares the parameters' types)."""
+        filename = f"{name}.sql"
+        query = parse_query(sqlfile.text(package, name), filename)
+        try:
+            return _to_duckdb_types(
+                _sql(self.spark, translate(query.sql, query.params), params).toArrow()
+            )
+        except _spark_errors() as exc:
+            raise _query_error(exc) from exc
 
 
 def run_sql(lake: Lake, sql: str, spark: Any = None) -> pa.Table:

@@ -96,7 +96,7 @@ def ingest_process(source: Path, lake: Path, *engine: str) -> subprocess.Popen[b
     )
 
 
-def test_a_spark_run_killed_while_its_tasks_write_is_completed_exactly_by_the_next(tmp_path):
+def test_a_spark_run_killed_while_its_tasks_write_is_completed_exactly_by_the_next(spark, tmp_path):
     from tests.ingest.test_crash import given_many_files, lake_counts
 
     expected = given_many_files(tmp_path / "logs", files=12, per_file=400)

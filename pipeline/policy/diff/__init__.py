@@ -39,6 +39,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from pathlib import Path
 
@@ -63,6 +64,7 @@ from trailwise.pipeline.policy.diff.replacement import replacement_for
 from trailwise.pipeline.policy.diff.review import review_policy, statements_of
 from trailwise.pipeline.policy.diff.text import render as render_text
 from trailwise.pipeline.query import connect, run_named
+from trailwise.pipeline.query.named import Queries
 from trailwise.pipeline.timeutil import naive_utc
 
 __all__ = [
@@ -93,6 +95,7 @@ def diff(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    queries: Queries | None = None,
 ) -> PolicyDiff:
     """Compare what ``principal_arn`` is granted (latest IAM snapshot) with its use in the window.
 
@@ -101,6 +104,7 @@ def diff(
         principal_arn: a user or role ARN (an assumed-role session ARN names its role).
         since: start of the window (inclusive); None: the first event.
         until: end of the window (exclusive); None: after the last event.
+        queries: where the event-side queries run (default: DuckDB; Spark for bulk on Spark).
 
     Raises:
         UsageError: not a user or role ARN, no snapshot loaded, or the principal is not in it.
@@ -118,11 +122,11 @@ def diff(
     finally:
         con.close()
     start, end = naive_utc(since) or _FAR_PAST, naive_utc(until) or _FAR_FUTURE
-    verdict_rows = run_named(
-        target, "unused_permissions", {"since": start, "until": end, "principal_arn": arn}
+    ask = queries.named if queries is not None else functools.partial(run_named, target)
+    verdict_rows = ask(
+        "unused_permissions", {"since": start, "until": end, "principal_arn": arn}
     ).to_pylist()
-    denied_rows = run_named(
-        target,
+    denied_rows = ask(
         "authorization_failure_events",
         {"since": naive_utc(since), "until": naive_utc(until), "principal_arn": arn},
     ).to_pylist()
