@@ -19,6 +19,7 @@ snapshot; ``compact`` deletes them.
 from __future__ import annotations
 
 import pickle
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,8 +61,6 @@ def decode_all(
 ) -> tuple[list[FileOutcome], list[Staged]]:
     """The embedded ``decode_all`` with Spark tasks for processes: one task per chunk, each
     reading ``readers`` objects at once spread over the cluster's task slots."""
-    import time
-
     slots = max(1, int(spark.sparkContext.defaultParallelism))
     per_task = max(1, -(-readers // slots))
     work = list(chunks(todo, targets, window, per_task))
