@@ -153,7 +153,7 @@ def bench_commit(counts: list[int], work: Path) -> None:
         )
 
 
-def bench_queries(lake: Path, repeat: int) -> None:
+def bench_queries(lake: Path, repeat: int, only: list[str] | None = None) -> None:
     from trailwise.pipeline.spark import query as spark_query
     from trailwise.pipeline.spark.session import spark_session
 
@@ -168,6 +168,8 @@ def bench_queries(lake: Path, repeat: int) -> None:
     print(f"  spark session started in {time.perf_counter() - started:.1f} s")
     print(f"  {'query':32} {'duckdb':>9} {'spark':>9} {'ratio':>7}")
     for name, query in sorted(named_queries().items()):
+        if only and name not in only:
+            continue
         params = {p.name: str(span[p.name]) for p in query.params if p.name in span}
         missing = [p.name for p in query.params if not p.optional and p.name not in params]
         if missing:
@@ -201,6 +203,7 @@ def main() -> None:
     parser.add_argument("--lake", type=Path, help="a lake for the query comparison")
     parser.add_argument("--commit-files", type=int, nargs="*", default=[100, 1000, 10000])
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--only", nargs="*", help="query names (default: all)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["ingest", "commit", "queries"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -213,7 +216,7 @@ def main() -> None:
             if args.lake is None:
                 print("queries: skipped (give --lake, e.g. bench_ingest.py --keep-lake's)")
             else:
-                bench_queries(args.lake, args.repeat)
+                bench_queries(args.lake, args.repeat, args.only)
 
 
 if __name__ == "__main__":
