@@ -112,11 +112,19 @@ def bind(name: str, params: dict[str, Any] | None = None) -> Bound:
     return Bound(query, own, before)
 
 
-def run_named(lake: Lake, name: str, params: dict[str, Any] | None = None) -> pa.Table:
-    """Run a named query with bound parameters; unknown or missing ones are a QueryError."""
+def run_named(
+    lake: Lake,
+    name: str,
+    params: dict[str, Any] | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pa.Table:
+    """Run a named query with bound parameters; unknown or missing ones are a QueryError.
+
+    ``con``: a connection of :func:`connect` to ask in, for a caller asking many queries (the
+    report): making the views costs more than most queries on a small lake."""
     bound = bind(name, params)
     before = [(view, used.sql, values) for view, used, values in bound.before]
-    return _execute(lake, bound.query.sql, bound.params, before)
+    return _execute(lake, bound.query.sql, bound.params, before, con)
 
 
 def run_sql(lake: Lake, sql: str) -> pa.Table:
@@ -138,10 +146,12 @@ def _execute(
     sql: str,
     params: dict[str, Any],
     before: list[tuple[str, str, dict[str, Any]]] | None = None,
+    shared: duckdb.DuckDBPyConnection | None = None,
 ) -> pa.Table:
-    """Run ``sql``; first register each (view, sql, params) of ``before`` as a view of its
-    result, so that one named query can build on another without repeating it."""
-    con = connect(lake)
+    """Run ``sql`` (in ``shared``, else a connection of its own); first register each (view,
+    sql, params) of ``before`` as a view of its result, so that one named query can build on
+    another without repeating it."""
+    con = shared or connect(lake)
     try:
         for view, view_sql, view_params in before or []:
             result = con.sql(view_sql, params=view_params or None).to_arrow_table()
@@ -158,7 +168,8 @@ def _execute(
         first = str(exc).splitlines()[0]
         raise QueryError(f"query failed: {first}") from exc
     finally:
-        con.close()
+        if shared is None:
+            con.close()
 
 
 def fetch(con: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> list[dict[str, Any]]:

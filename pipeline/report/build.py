@@ -15,9 +15,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from trailwise.pipeline.iam.store import latest
 from trailwise.pipeline.lake import Lake, as_lake
-from trailwise.pipeline.query import named_queries, run_named
+from trailwise.pipeline.query import connect, named_queries, run_named
 from trailwise.pipeline.report.model import Figure, Report
 from trailwise.pipeline.timeutil import naive_utc
 
@@ -60,23 +62,29 @@ def default_window(summary: Sequence[dict[str, Any]]) -> tuple[datetime | None, 
     return start, end
 
 
-def _ask(lake: Lake, ask: Ask, window: dict[str, Any], accounts: tuple[str, ...]) -> Figure:
+def _ask(
+    lake: Lake,
+    con: duckdb.DuckDBPyConnection,
+    ask: Ask,
+    window: dict[str, Any],
+    accounts: tuple[str, ...],
+) -> Figure:
     declared = {p.name for p in named_queries()[ask.query].params}
     params = {name: value for name, value in window.items() if name in declared}
     started = time.perf_counter()
     if not accounts:
-        rows = run_named(lake, ask.query, params).to_pylist()
+        rows = run_named(lake, ask.query, params, con).to_pylist()
         how, column = "none", None
     elif "account_id" in declared:
         rows = []
         for account in accounts:
-            rows += run_named(lake, ask.query, {**params, "account_id": account}).to_pylist()
+            rows += run_named(lake, ask.query, {**params, "account_id": account}, con).to_pylist()
         how, column = "param", None
     elif ask.account_column is not None:
         wanted = set(accounts)
         rows = [
             row
-            for row in run_named(lake, ask.query, params).to_pylist()
+            for row in run_named(lake, ask.query, params, con).to_pylist()
             if row[ask.account_column] in wanted
         ]
         how, column = "rows", ask.account_column
@@ -114,8 +122,24 @@ def build(
     started = time.perf_counter()
     target = as_lake(lake).require()
     chosen = tuple(dict.fromkeys(accounts))
+    # One connection for every query: its views cost more than most queries on a small lake.
+    con = connect(target)
+    try:
+        return _build(target, con, since, until, chosen, started)
+    finally:
+        con.close()
+
+
+def _build(
+    target: Lake,
+    con: duckdb.DuckDBPyConnection,
+    since: datetime | None,
+    until: datetime | None,
+    chosen: tuple[str, ...],
+    started: float,
+) -> Report:
     summary_started = time.perf_counter()
-    summary = run_named(target, "lake_summary").to_pylist()
+    summary = run_named(target, "lake_summary", None, con).to_pylist()
     figures = {
         "lake_summary": Figure(
             "lake_summary", {}, summary, seconds=round(time.perf_counter() - summary_started, 3)
@@ -131,7 +155,7 @@ def build(
             continue
         if ask.needs_window and (start is None or end is None):
             continue
-        figures[ask.query] = _ask(target, ask, window, chosen)
+        figures[ask.query] = _ask(target, con, ask, window, chosen)
     return Report(
         lake=str(target.root),
         since=start,
