@@ -30,7 +30,8 @@ test: install
 	mkdir -p .typecheck/trailwise
 	for d in pipeline cli queries; do ln -sfn ../../$$d .typecheck/trailwise/$$d; done
 	cd .typecheck && MYPYPATH=. ../$(BIN)/mypy --explicit-package-bases -p trailwise.pipeline
-	@# --dist loadgroup: the Spark tests (xdist_group "spark") share one worker, so one JVM.
+	@# --dist loadgroup: each xdist_group runs on one worker, so the Spark tests start two JVMs
+	@# ("spark": the queries; "spark-ingest": ingest and bulk), one per worker, and balance.
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: install

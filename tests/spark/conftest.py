@@ -1,4 +1,5 @@
-"""One SparkSession for every Spark test (one JVM: ``make test`` runs them on one worker)."""
+"""One SparkSession per test worker: the Spark tests form two xdist groups (queries; ingest and
+bulk), so ``make test`` starts at most two JVMs, one per worker."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.xdist_group("spark")]
+pytestmark = [pytest.mark.xdist_group("spark-ingest")]  # a JVM of its own: see the Makefile
 
 
 def files_of(folder: Path) -> dict[str, object]:

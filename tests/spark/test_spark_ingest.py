@@ -19,7 +19,7 @@ from tests.given import REALDATA, SAMPLE_LOGS, corrupted_delivery_files, given_f
 from trailwise.cli import spark as spark_entry
 from trailwise.pipeline import api
 
-pytestmark = [pytest.mark.xdist_group("spark")]
+pytestmark = [pytest.mark.xdist_group("spark-ingest")]  # a JVM of its own: see the Makefile
 
 TRAILWISE = Path(sys.executable).with_name("trailwise")
 SPARK_SUBMIT = Path(sys.executable).with_name("spark-submit")
