@@ -1,0 +1,1 @@
+"""``policy replay``: every call a principal made, evaluated against proposed identity policies."""
