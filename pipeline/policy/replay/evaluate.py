@@ -23,7 +23,9 @@ The rules each element follows, with the page that says so:
   the middle of a segment stops at ``:``. A request whose event names no resource
   (``resource=None``) matches only a Resource list holding ``"*"``; anything else is unknown.
 - Policy variables (``${aws:username}``, defaults ``${aws:username, 'guest'}``, the escapes
-  ``${*}`` ``${?}`` ``${$}``) in Resource and in String, ARN and Bool condition values, only
+  ``${*}`` ``${?}`` ``${$}``) in Resource and in String and ARN condition values ("You can't use
+  a policy variable with other operators, such as Numeric, Date, Boolean, Binary, IP Address, or
+  Null": #policy-vars-conditionelement on the variables page below), only
   under ``"Version": "2012-10-17"`` (older or missing versions read them literally:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html).
   A variable whose key has no value in the request is "effectively null: there is no equal or
@@ -115,7 +117,8 @@ class RequestContext:
 
     def get(self, key: str) -> Values | None:
         """The key's values, looked up case-insensitively (condition key names are)."""
-        return self._lowered.get(key.lower())
+        found = self._lowered.get(key)
+        return found if found is not None else self._lowered.get(key.lower())
 
 
 class Outcome(str, Enum):
@@ -276,15 +279,23 @@ class _Pattern:
     tokens: tuple[_Token, ...]
     kind: str
     compiled: re.Pattern[str] | None
+    prefix: str  # the literal text before the first wildcard or variable: a cheap first test
 
     @classmethod
     def of(cls, text: str, kind: str, *, variables: bool) -> _Pattern:
         tokens = _tokens(text, variables=variables, wildcards=True)
         plain = not _variables_of(tokens)
         compiled = _glob(tuple(str(t) for t in tokens), kind) if plain else None
-        return cls(text, tokens, kind, compiled)
+        prefix = ""
+        for token in tokens:
+            if not isinstance(token, str) or token in {_STAR, _QMARK}:
+                break
+            prefix += token
+        return cls(text, tokens, kind, compiled, prefix)
 
     def matches(self, value: str, context: Context, reasons: list[str]) -> Tri:
+        if not value.startswith(self.prefix):
+            return False
         if self.compiled is not None:
             return self.compiled.fullmatch(value) is not None
         try:
@@ -340,7 +351,7 @@ def _date(text: str) -> float | None:
     if _EPOCH.match(text):
         return float(text)
     try:
-        moment = datetime.fromisoformat(text.replace("z", "Z"))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
     if moment.tzinfo is None:
@@ -383,7 +394,7 @@ def _bool(text: str) -> str | None:
     return lowered if lowered in {"true", "false"} else None
 
 
-# family -> (request value parser, {base operator -> comparison of parsed request and policy})
+# Numeric* and Date* operators by the name after the family: (request value, policy value).
 _ORDERED: dict[str, Callable[[float, float], bool]] = {
     "Equals": lambda a, b: a == b,
     "NotEquals": lambda a, b: a == b,  # negated afterwards
@@ -483,6 +494,15 @@ def _parsed_matcher(
     return match
 
 
+def _bool_matcher(values: Sequence[str]) -> Callable[[str, Context, list[str]], Tri]:
+    wanted = {b for b in (_bool(v) for v in values) if b is not None}
+
+    def match(value: str, context: Context, reasons: list[str]) -> Tri:
+        return _bool(value) in wanted
+
+    return match
+
+
 @dataclass(frozen=True)
 class _Condition:
     """One (operator, key) pair of a Condition block."""
@@ -527,6 +547,8 @@ class _Condition:
             matched = self.match(value, context, local)
             return _not(matched) if self.negated else matched
 
+        if len(values) == 1:
+            return one(values[0], reasons)
         if self.set_prefix == "ForAllValues":
             # all(x) == not any(not x), keeping the three-valued reasons
             return _not(_any(values, lambda v, r: _not(one(v, r)), reasons))
@@ -572,7 +594,8 @@ def _compile_condition(
         match = _arn_matcher(raw, variables=variables)
         parse = _arn
     elif base == "Bool":
-        match = _bool_matcher(raw, variables=variables)
+        # Bool takes no policy variables (policy-vars-conditionelement on the variables page).
+        match = _bool_matcher(raw)
         parse = _bool
     elif base == "BinaryEquals":
         policy_bytes = [_binary(v) for v in raw]
@@ -606,18 +629,6 @@ def _compile_condition(
     )
 
 
-def _bool_matcher(
-    values: Sequence[str], *, variables: bool
-) -> Callable[[str, Context, list[str]], Tri]:
-    # Bool values are compared case-insensitively after any variable is resolved.
-    inner = _string_matcher("ignorecase", values, variables=variables)
-
-    def match(value: str, context: Context, reasons: list[str]) -> Tri:
-        return inner(value.strip(), context, reasons)
-
-    return match
-
-
 # --- statements ------------------------------------------------------------------------------
 
 
@@ -625,17 +636,15 @@ def _bool_matcher(
 class _Statement:
     label: str
     allow: bool
-    actions: tuple[re.Pattern[str], ...]
+    actions: re.Pattern[str]  # every Action (or NotAction) pattern in one alternation
     not_action: bool
     resources: tuple[_Pattern, ...]
     not_resource: bool
     any_resource: bool  # the Resource list holds "*"
     conditions: tuple[_Condition, ...]
-    plain: bool  # no Resource pattern holds a variable
 
     def matches_action(self, action: str) -> bool:
-        hit = any(p.fullmatch(action) for p in self.actions)
-        return hit != self.not_action
+        return (self.actions.fullmatch(action) is not None) != self.not_action
 
     def resource(self, resource: str | None, context: Context, reasons: list[str]) -> Tri:
         if self.any_resource:
@@ -643,15 +652,25 @@ class _Statement:
         if resource is None:
             reasons.append(NO_RESOURCE)
             return None
-        if self.plain:
-            hit: Tri = any(p.compiled.fullmatch(resource) for p in self.resources if p.compiled)
-        else:
-            hit = _any(self.resources, lambda p, r: p.matches(resource, context, r), reasons)
+        hit: Tri = False
+        local: list[str] = []
+        for pattern in self.resources:
+            matched = pattern.matches(resource, context, local)
+            if matched:
+                hit = True
+                break
+            if matched is None:
+                hit = None
+        if hit is None:
+            reasons.extend(local)
         return _not(hit) if self.not_resource else hit
 
-    def applies(self, resource: str | None, context: Context) -> tuple[Tri, list[str], list[str]]:
+    def applies(
+        self, resource: str | None, context: Context, *, every_miss: bool = False
+    ) -> tuple[Tri, list[str], list[str]]:
         """(applies?, unknown reasons when unknown, why not when it does not) for a matched
-        action. Every element is checked so a miss names all it failed."""
+        action. The first element that fails decides; ``every_miss`` checks them all so the
+        misses name everything that failed (only an implicit deny reports them)."""
         unknown: list[str] = []
         misses: list[str] = []
         local: list[str] = []
@@ -660,6 +679,8 @@ class _Statement:
             word = "in NotResource" if self.not_resource else "not in Resource"
             named = NO_RESOURCE if resource is None else f"resource {resource}"
             misses.append(f"{named} {word}")
+            if not every_miss:
+                return False, [], misses
         elif where is None:
             unknown.extend(local)
         for condition in self.conditions:
@@ -667,6 +688,8 @@ class _Statement:
             result = condition.evaluate(context, local)
             if result is False:
                 misses.append(condition.label)
+                if not every_miss:
+                    return False, [], misses
             elif result is None:
                 unknown.extend(local)
         if misses:
@@ -753,9 +776,10 @@ def _compile_statement(
             hint='identity policies name the resource; use "*" for all',
         )
     action_element = "Action" if "Action" in raw else "NotAction"
-    actions = tuple(
+    patterns = [
         _action_pattern(a, where) for a in _strings(raw[action_element], action_element, where)
-    )
+    ]
+    actions = re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE | re.DOTALL)
     resource_element = "Resource" if "Resource" in raw else "NotResource"
     resource_texts = _strings(raw[resource_element], resource_element, where)
     for text in resource_texts:
@@ -793,7 +817,6 @@ def _compile_statement(
         not_resource=resource_element == "NotResource",
         any_resource="*" in resource_texts,
         conditions=tuple(conditions),
-        plain=all(p.compiled is not None for p in resources),
     )
 
 
@@ -804,7 +827,7 @@ def _keys_of(statement: Mapping[str, Any], *, variables: bool) -> set[str]:
         for key, value in pairs.items():
             keys.add(str(key).lower())
             base = str(operator).split(":")[-1].lower()
-            if base.startswith(("string", "arn", "bool")):
+            if base.startswith(("string", "arn")):
                 texts.extend(_condition_values(value, ""))
     for element in ("Resource", "NotResource"):
         if element in statement:
@@ -888,18 +911,18 @@ class PolicySet:
         deny_unknown: list[str] = []
         allows: list[str] = []
         allow_unknown: list[str] = []
-        misses: list[str] = []
+        missed: list[_Statement] = []
         for statement in self.statements:
             if not statement.matches_action(action):
                 continue
-            applies, unknown, why_not = statement.applies(resource, context)
+            applies, unknown, _ = statement.applies(resource, context)
             if statement.allow:
                 if applies:
                     allows.append(statement.label)
                 elif applies is None:
                     allow_unknown.extend(unknown)
                 else:
-                    misses.append(f"{statement.label}: {'; '.join(why_not)}")
+                    missed.append(statement)
             elif applies:
                 denies.append(statement.label)
             elif applies is None:
@@ -912,4 +935,8 @@ class PolicySet:
             return Decision(Outcome.ALLOWED, statements=tuple(allows))
         if allow_unknown:
             return Decision(Outcome.UNKNOWN, unknown=tuple(sorted(set(allow_unknown))))
+        misses = (
+            f"{s.label}: {'; '.join(s.applies(resource, context, every_miss=True)[2])}"
+            for s in missed
+        )
         return Decision(Outcome.IMPLICIT_DENY, misses=tuple(misses))
