@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from trailwise.pipeline.errors import PolicyError
 from trailwise.pipeline.policy.replay.evaluate import (
+    BASE_OPERATORS,
     Decision,
     Outcome,
     PolicySet,
@@ -67,6 +68,27 @@ def test_the_documented_case(case: dict[str, Any]) -> None:
 def test_every_case_cites_an_aws_documentation_page() -> None:
     assert all(c["doc"].startswith("https://docs.aws.amazon.com/") for c in CASES)
     assert len({c["name"] for c in CASES}) == len(CASES)
+
+
+def operators_of(case: dict[str, Any]) -> set[str]:
+    statements = [
+        statement
+        for document in case["policies"].values()
+        for statement in (
+            document["Statement"]
+            if isinstance(document["Statement"], list)
+            else [document["Statement"]]
+        )
+    ]
+    return {operator for s in statements for operator in s.get("Condition", {})}
+
+
+def test_the_cases_use_every_operator_with_ifexists_and_both_set_operators() -> None:
+    used = set().union(*(operators_of(c) for c in CASES if "expect" in c))
+    bases = {o.split(":")[-1].removesuffix("IfExists") for o in used}
+    assert bases >= BASE_OPERATORS
+    assert any(o.endswith("IfExists") for o in used)
+    assert {o.split(":")[0] for o in used if ":" in o} == {"ForAllValues", "ForAnyValue"}
 
 
 def test_the_request_context_looks_keys_up_in_any_case() -> None:
