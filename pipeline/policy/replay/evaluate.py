@@ -43,6 +43,11 @@ The rules each element follows, with the page that says so:
   ``ForAllValues:`` is true on an absent key, ``ForAnyValue:`` false (single-vs-multi page).
   A request value that does not parse for the operator (a number, a date, an IP, a bool, an
   ARN) never matches, under a negated operator too.
+- Dates are W3C ISO 8601 or epoch seconds (#Conditions_Date); ``BinaryEquals`` compares the
+  bytes of base-64 text on both sides (the lake holds the request's binary value base-64
+  encoded); ``Bool`` reads ``true`` / ``false`` in any case.
+- Condition operator names are matched case-insensitively, like key names (the docs are silent;
+  rejecting ``stringEquals`` would refuse policies IAM may well accept).
 - A key with several values in the request under an operator without a set prefix is not
   defined by the docs ("multivalued context keys require a condition set operator"): it is
   reported as unknown rather than guessed.
@@ -89,6 +94,7 @@ _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # ``key`` or ``key, 'default'`` (a quote inside the default is doubled).
 _VARIABLE_BODY = re.compile(r"^\s*([^,'\s]+)\s*(?:,\s*'((?:[^']|'')*)'\s*)?$")
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_YEAR_MONTH = re.compile(r"^\d{4}(?:-\d{2})?$")
 _EPOCH = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 
 
@@ -346,9 +352,15 @@ def _number(text: str) -> float | None:
 
 @lru_cache(maxsize=65536)
 def _date(text: str) -> float | None:
-    """Epoch seconds of an ISO 8601 date / time (UTC when no zone) or of epoch seconds."""
+    """Epoch seconds of a W3C ISO 8601 date / time (UTC when no zone) or of epoch seconds.
+
+    The W3C profile's reduced forms ``YYYY`` and ``YYYY-MM`` mean the start of that year or
+    month; any other run of digits is epoch seconds.
+    """
     text = text.strip()
-    if _EPOCH.match(text):
+    if _YEAR_MONTH.match(text):
+        text = f"{text}-01-01" if len(text) == 4 else f"{text}-01"
+    elif _EPOCH.match(text):
         return float(text)
     try:
         moment = datetime.fromisoformat(text)
