@@ -33,7 +33,8 @@ The rules each element follows, with the page that says so:
   #policy-vars-no-value): that pattern matches nothing, so a positive operator is false on it and
   a negated one true. A multivalued key cannot be a variable (same page; and
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html)
-  and counts as having no value.
+  and counts as having no value. A default (#policy-vars-default-values) stands in for a key
+  without value; a key the lake cannot tell leaves the variable unknown, default or not.
 - Conditions: AND across operators and keys, OR across a key's policy values; with a negated
   operator (``StringNotEquals`` ...) the values combine as "matches none of them"
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html).

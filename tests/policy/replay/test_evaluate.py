@@ -98,6 +98,27 @@ def test_the_request_context_looks_keys_up_in_any_case() -> None:
     assert context.get("aws:PrincipalTag/team") is None
 
 
+def test_any_context_is_asked_with_lower_cased_key_names() -> None:
+    asked: list[str] = []
+
+    class Recording:
+        def get(self, key: str) -> tuple[str, ...] | None:
+            asked.append(key)
+            return ("Data",) if key == "aws:principaltag/team" else None
+
+    statement = {
+        "Effect": "Allow",
+        "Action": "s3:*",
+        "Resource": f"{BUCKET}/${{aws:PrincipalTag/Team}}/*",
+        "Condition": {"StringEqualsIgnoreCase": {"AWS:PrincipalTag/TEAM": "data"}},
+    }
+    policies = PolicySet.compile([("p", a_policy(statement))])
+    assert policies.evaluate("s3:GetObject", f"{BUCKET}/Data/k", Recording()).outcome is (
+        Outcome.ALLOWED
+    )
+    assert set(asked) == {"aws:principaltag/team"}
+
+
 def test_condition_keys_name_every_key_and_variable_lower_cased() -> None:
     policies = PolicySet.compile(
         [
