@@ -60,72 +60,44 @@ a :class:`Context` is always asked with the lower-cased name.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import ipaddress
-import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from trailwise.pipeline.errors import PolicyError
+from trailwise.pipeline.policy.replay.operators import BASE_OPERATORS, Condition, compile_condition
+from trailwise.pipeline.policy.replay.patterns import (
+    NO_RESOURCE,
+    Context,
+    Pattern,
+    RequestContext,
+    Tri,
+    Unnamed,
+    Values,
+    glob_regex,
+    parse_tokens,
+    tri_not,
+    variables_of,
+)
 
-Values = tuple[str, ...]
-"""A context key's values in the request."""
-
-_T = TypeVar("_T")
-Tri = bool | None
-"""Three-valued truth: True, False, or None for unknown."""
+__all__ = [
+    "BASE_OPERATORS",
+    "Context",
+    "Decision",
+    "Outcome",
+    "PolicySet",
+    "RequestContext",
+    "Unnamed",
+    "Values",
+]
 
 VERSION_WITH_VARIABLES = "2012-10-17"
 VERSIONS = frozenset({"2012-10-17", "2008-10-17"})
 STATEMENT_ELEMENTS = frozenset(
     {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
 )
-NO_RESOURCE = "resource (the event names none)"
-
-# A wildcard token in a parsed pattern; every other token is literal text.
-_STAR = "\x00*"
-_QMARK = "\x00?"
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
-# ``key`` or ``key, 'default'`` (a quote inside the default is doubled).
-_VARIABLE_BODY = re.compile(r"^\s*([^,'\s]+)\s*(?:,\s*'((?:[^']|'')*)'\s*)?$")
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
-_YEAR_MONTH = re.compile(r"^\d{4}(?:-\d{2})?$")
-_EPOCH = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
-
-
-class Context(Protocol):
-    """The request context a policy set is evaluated against."""
-
-    def get(self, key: str) -> Values | None:
-        """The key's values: () when the request has no such key (known absent), None when the
-        lake cannot tell (unknown)."""
-
-
-@dataclass(frozen=True)
-class RequestContext:
-    """A :class:`Context` from a mapping.
-
-    Attributes:
-        values: Context key (any case) -> its values; ``()`` means the request has no such key.
-            Keys not in the mapping are unknown.
-    """
-
-    values: Mapping[str, Values]
-    _lowered: dict[str, Values] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_lowered", {k.lower(): tuple(v) for k, v in self.values.items()})
-
-    def get(self, key: str) -> Values | None:
-        """The key's values, looked up case-insensitively (condition key names are)."""
-        found = self._lowered.get(key)
-        return found if found is not None else self._lowered.get(key.lower())
 
 
 class Outcome(str, Enum):
@@ -156,492 +128,6 @@ class Decision:
     misses: tuple[str, ...] = ()
 
 
-# --- patterns --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Variable:
-    key: str  # as written, for messages
-    lowered: str
-    default: str | None
-
-
-_Token = str | _Variable
-
-
-def _tokens(text: str, *, variables: bool, wildcards: bool) -> tuple[_Token, ...]:
-    """Split a policy string into literal text, wildcard markers and variables."""
-    pieces: list[_Token] = []
-
-    def literal(chunk: str) -> None:
-        if not wildcards:
-            pieces.append(chunk)
-            return
-        for part in re.split(r"([*?])", chunk):
-            if part == "*":
-                pieces.append(_STAR)
-            elif part == "?":
-                pieces.append(_QMARK)
-            elif part:
-                pieces.append(part)
-
-    if not variables:
-        literal(text)
-        return tuple(pieces)
-    position = 0
-    for found in _VARIABLE.finditer(text):
-        literal(text[position : found.start()])
-        position = found.end()
-        body = found.group(1)
-        if body in {"*", "?", "$"}:
-            pieces.append(body)  # the escapes stand for the character itself, never a wildcard
-            continue
-        parsed = _VARIABLE_BODY.match(body)
-        if parsed is None:
-            literal(found.group(0))
-            continue
-        default = parsed.group(2)
-        pieces.append(
-            _Variable(
-                key=parsed.group(1),
-                lowered=parsed.group(1).lower(),
-                default=None if default is None else default.replace("''", "'"),
-            )
-        )
-    literal(text[position:])
-    return tuple(pieces)
-
-
-def _variables_of(tokens: Iterable[_Token]) -> list[_Variable]:
-    return [t for t in tokens if isinstance(t, _Variable)]
-
-
-class _NoValue(Exception):
-    """A variable has no value: the pattern matches nothing."""
-
-
-class _Unknown(Exception):
-    """A variable's key is unknown to the lake."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _resolve(tokens: tuple[_Token, ...], context: Context) -> tuple[str, ...]:
-    """Replace every variable by its (single) value; raise _NoValue or _Unknown."""
-    resolved: list[str] = []
-    for token in tokens:
-        if not isinstance(token, _Variable):
-            resolved.append(token)
-            continue
-        values = context.get(token.lowered)
-        if values is None:
-            raise _Unknown(f"policy variable ${{{token.key}}}")
-        if len(values) == 1:
-            resolved.append(values[0])
-        elif token.default is not None:
-            resolved.append(token.default)
-        else:
-            raise _NoValue
-    return tuple(resolved)
-
-
-@lru_cache(maxsize=65536)
-def _glob(tokens: tuple[str, ...], kind: str) -> re.Pattern[str]:
-    """The regex for resolved tokens.
-
-    ``kind`` is ``action`` (case-insensitive, ``*`` anything), ``string`` (``*`` anything),
-    ``resource`` (``*`` stays inside an ARN segment unless it ends one) or ``arn`` (``*`` and
-    ``?`` stay inside each of the first five components; the sixth, the resource, takes all).
-    """
-    parts: list[str] = []
-    colons = 0
-    for index, token in enumerate(tokens):
-        if token == _STAR:
-            if kind in {"action", "string"} or (kind == "arn" and colons >= 5):
-                parts.append(".*")
-            elif kind == "resource":
-                following = tokens[index + 1] if index + 1 < len(tokens) else None
-                ends_segment = following is None or following.startswith(":")
-                parts.append(".*" if ends_segment else "[^:]*")
-            else:
-                parts.append("[^:]*")
-        elif token == _QMARK:
-            parts.append("[^:]" if kind == "arn" and colons < 5 else ".")
-        else:
-            colons += token.count(":")
-            parts.append(re.escape(token))
-    if kind == "arn" and colons < 5:
-        return re.compile(r"(?!)")  # not six components: matches no ARN
-    flags = re.IGNORECASE | re.DOTALL if kind == "action" else re.DOTALL
-    return re.compile("".join(parts), flags)
-
-
-@dataclass(frozen=True)
-class _Pattern:
-    """One Resource / ARN / StringLike pattern, compiled when it has no variables."""
-
-    text: str
-    tokens: tuple[_Token, ...]
-    kind: str
-    compiled: re.Pattern[str] | None
-    prefix: str  # the literal text before the first wildcard or variable: a cheap first test
-
-    @classmethod
-    def of(cls, text: str, kind: str, *, variables: bool) -> _Pattern:
-        tokens = _tokens(text, variables=variables, wildcards=True)
-        plain = not _variables_of(tokens)
-        compiled = _glob(tuple(str(t) for t in tokens), kind) if plain else None
-        prefix = ""
-        for token in tokens:
-            if not isinstance(token, str) or token in {_STAR, _QMARK}:
-                break
-            prefix += token
-        return cls(text, tokens, kind, compiled, prefix)
-
-    def matches(self, value: str, context: Context, reasons: list[str]) -> Tri:
-        if not value.startswith(self.prefix):
-            return False
-        if self.compiled is not None:
-            return self.compiled.fullmatch(value) is not None
-        try:
-            resolved = _resolve(self.tokens, context)
-        except _NoValue:
-            return False
-        except _Unknown as unknown:
-            reasons.append(unknown.reason)
-            return None
-        return _glob(resolved, self.kind).fullmatch(value) is not None
-
-
-# --- three-valued helpers --------------------------------------------------------------------
-
-
-def _any(items: Iterable[_T], check: Callable[[_T, list[str]], Tri], reasons: list[str]) -> Tri:
-    """OR: True if one is True, else None if one is unknown (its reasons kept), else False."""
-    pending: list[str] = []
-    unknown = False
-    for item in items:
-        local: list[str] = []
-        value = check(item, local)
-        if value is True:
-            return True
-        if value is None:
-            unknown = True
-            pending.extend(local)
-    if unknown:
-        reasons.extend(pending)
-        return None
-    return False
-
-
-def _not(value: Tri) -> Tri:
-    return None if value is None else not value
-
-
-# --- condition operators ---------------------------------------------------------------------
-
-
-@lru_cache(maxsize=65536)
-def _number(text: str) -> float | None:
-    if not _NUMBER.match(text.strip()):
-        return None
-    number = float(text)
-    return number if math.isfinite(number) else None
-
-
-@lru_cache(maxsize=65536)
-def _date(text: str) -> float | None:
-    """Epoch seconds of a W3C ISO 8601 date / time (UTC when no zone) or of epoch seconds.
-
-    The W3C profile's reduced forms ``YYYY`` and ``YYYY-MM`` mean the start of that year or
-    month; any other run of digits is epoch seconds.
-    """
-    text = text.strip()
-    if _YEAR_MONTH.match(text):
-        text = f"{text}-01-01" if len(text) == 4 else f"{text}-01"
-    elif _EPOCH.match(text):
-        return float(text)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
-IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-@lru_cache(maxsize=65536)
-def _ip(text: str) -> IpAddress | None:
-    try:
-        return ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-
-
-def _network(text: str) -> IpNetwork | None:
-    try:
-        return ipaddress.ip_network(text.strip(), strict=False)
-    except ValueError:
-        return None
-
-
-def _binary(text: str) -> bytes | None:
-    try:
-        return base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _arn(text: str) -> str | None:
-    return text if text.count(":") >= 5 else None
-
-
-def _bool(text: str) -> str | None:
-    lowered = text.strip().lower()
-    return lowered if lowered in {"true", "false"} else None
-
-
-# Numeric* and Date* operators by the name after the family: (request value, policy value).
-_ORDERED: dict[str, Callable[[float, float], bool]] = {
-    "Equals": lambda a, b: a == b,
-    "NotEquals": lambda a, b: a == b,  # negated afterwards
-    "LessThan": lambda a, b: a < b,
-    "LessThanEquals": lambda a, b: a <= b,
-    "GreaterThan": lambda a, b: a > b,
-    "GreaterThanEquals": lambda a, b: a >= b,
-}
-_STRING_OPERATORS = {
-    "StringEquals": ("equals", False),
-    "StringNotEquals": ("equals", True),
-    "StringEqualsIgnoreCase": ("ignorecase", False),
-    "StringNotEqualsIgnoreCase": ("ignorecase", True),
-    "StringLike": ("like", False),
-    "StringNotLike": ("like", True),
-}
-_ARN_OPERATORS = {
-    "ArnEquals": False,
-    "ArnLike": False,
-    "ArnNotEquals": True,
-    "ArnNotLike": True,
-}
-BASE_OPERATORS = frozenset(
-    [*_STRING_OPERATORS, *_ARN_OPERATORS, "Bool", "BinaryEquals", "IpAddress", "NotIpAddress"]
-    + [f"Numeric{name}" for name in _ORDERED]
-    + [f"Date{name}" for name in _ORDERED]
-    + ["Null"]
-)
-_BY_LOWER = {name.lower(): name for name in BASE_OPERATORS}
-_SET_PREFIXES = {"forallvalues": "ForAllValues", "foranyvalue": "ForAnyValue"}
-
-
-def _string_matcher(
-    mode: str, values: Sequence[str], *, variables: bool
-) -> Callable[[str, Context, list[str]], Tri]:
-    """Does a request value match one of the policy values (positive sense)?"""
-    if mode == "like":
-        patterns = [_Pattern.of(v, "string", variables=variables) for v in values]
-
-        def like(value: str, context: Context, reasons: list[str]) -> Tri:
-            return _any(patterns, lambda p, r: p.matches(value, context, r), reasons)
-
-        return like
-    fold = mode == "ignorecase"
-    literal: set[str] = set()
-    templates: list[tuple[_Token, ...]] = []
-    for text in values:
-        tokens = _tokens(text, variables=variables, wildcards=False)
-        if _variables_of(tokens):
-            templates.append(tokens)
-        else:
-            joined = "".join(str(t) for t in tokens)
-            literal.add(joined.lower() if fold else joined)
-
-    def equals(value: str, context: Context, reasons: list[str]) -> Tri:
-        wanted = value.lower() if fold else value
-        if wanted in literal:
-            return True
-
-        def check(tokens: tuple[_Token, ...], local: list[str]) -> Tri:
-            try:
-                resolved = "".join(_resolve(tokens, context))
-            except _NoValue:
-                return False
-            except _Unknown as unknown:
-                local.append(unknown.reason)
-                return None
-            return (resolved.lower() if fold else resolved) == wanted
-
-        return _any(templates, check, reasons)
-
-    return equals
-
-
-def _arn_matcher(
-    values: Sequence[str], *, variables: bool
-) -> Callable[[str, Context, list[str]], Tri]:
-    patterns = [_Pattern.of(v, "arn", variables=variables) for v in values]
-
-    def arn(value: str, context: Context, reasons: list[str]) -> Tri:
-        if value.count(":") < 5:
-            return False  # not an ARN: never matches
-        return _any(patterns, lambda p, r: p.matches(value, context, r), reasons)
-
-    return arn
-
-
-def _parsed_matcher(
-    parse: Callable[[str], Any],
-    policy: Sequence[Any],
-    compare: Callable[[Any, Any], bool],
-) -> Callable[[str, Context, list[str]], Tri]:
-    def match(value: str, context: Context, reasons: list[str]) -> Tri:
-        parsed = parse(value)
-        return any(p is not None and compare(parsed, p) for p in policy)
-
-    return match
-
-
-def _bool_matcher(values: Sequence[str]) -> Callable[[str, Context, list[str]], Tri]:
-    wanted = {b for b in (_bool(v) for v in values) if b is not None}
-
-    def match(value: str, context: Context, reasons: list[str]) -> Tri:
-        return _bool(value) in wanted
-
-    return match
-
-
-@dataclass(frozen=True)
-class _Condition:
-    """One (operator, key) pair of a Condition block."""
-
-    operator: str  # as written
-    key: str  # as written
-    lowered: str
-    set_prefix: str | None
-    if_exists: bool
-    negated: bool
-    null: tuple[bool, ...] | None  # Null: the policy's true / false values
-    match: Callable[[str, Context, list[str]], Tri]
-    parse: Callable[[str], object]  # a request value for this operator, None if it does not parse
-
-    @property
-    def label(self) -> str:
-        return f"condition {self.operator} {self.key}"
-
-    def evaluate(self, context: Context, reasons: list[str]) -> Tri:
-        values = context.get(self.lowered)
-        if values is None:
-            reasons.append(f"condition key {self.key}")
-            return None
-        if self.null is not None:
-            absent = not values
-            return any(wanted == absent for wanted in self.null)
-        if not values:
-            if self.if_exists:
-                return True
-            if self.set_prefix == "ForAllValues":
-                return True
-            if self.set_prefix == "ForAnyValue":
-                return False
-            return self.negated
-        if self.set_prefix is None and len(values) > 1:
-            reasons.append(f"condition key {self.key} (several values, no set operator)")
-            return None
-
-        def one(value: str, local: list[str]) -> Tri:
-            if self.parse(value) is None:
-                return False
-            matched = self.match(value, context, local)
-            return _not(matched) if self.negated else matched
-
-        if len(values) == 1:
-            return one(values[0], reasons)
-        if self.set_prefix == "ForAllValues":
-            # all(x) == not any(not x), keeping the three-valued reasons
-            return _not(_any(values, lambda v, r: _not(one(v, r)), reasons))
-        return _any(values, one, reasons)
-
-
-def _compile_condition(
-    operator: str, key: str, raw: list[str], *, variables: bool, where: str
-) -> _Condition:
-    set_prefix: str | None = None
-    name = operator
-    if ":" in operator:
-        prefix, name = operator.split(":", 1)
-        set_prefix = _SET_PREFIXES.get(prefix.lower())
-        if set_prefix is None:
-            raise PolicyError(
-                f"{where}: unknown condition set operator {prefix!r} in {operator!r}",
-                hint="use ForAllValues: or ForAnyValue:",
-            )
-    if_exists = name.lower().endswith("ifexists")
-    base = _BY_LOWER.get(name[: -len("IfExists")].lower() if if_exists else name.lower())
-    if base is None:
-        raise PolicyError(
-            f"{where}: unknown condition operator {operator!r}",
-            hint="see https://docs.aws.amazon.com/IAM/latest/UserGuide/"
-            "reference_policies_elements_condition_operators.html",
-        )
-    if base == "Null" and if_exists:
-        raise PolicyError(
-            f"{where}: {operator!r}: IfExists cannot be added to Null",
-            hint="Null itself tests whether the key exists",
-        )
-
-    parse: Callable[[str], object] = str
-    negated = False
-    null: tuple[bool, ...] | None = None
-    match: Callable[[str, Context, list[str]], Tri]
-    if base in _STRING_OPERATORS:
-        mode, negated = _STRING_OPERATORS[base]
-        match = _string_matcher(mode, raw, variables=variables)
-    elif base in _ARN_OPERATORS:
-        negated = _ARN_OPERATORS[base]
-        match = _arn_matcher(raw, variables=variables)
-        parse = _arn
-    elif base == "Bool":
-        # Bool takes no policy variables (policy-vars-conditionelement on the variables page).
-        match = _bool_matcher(raw)
-        parse = _bool
-    elif base == "BinaryEquals":
-        policy_bytes = [_binary(v) for v in raw]
-        match = _parsed_matcher(_binary, policy_bytes, lambda a, b: a == b)
-        parse = _binary
-    elif base in {"IpAddress", "NotIpAddress"}:
-        negated = base == "NotIpAddress"
-        networks = [_network(v) for v in raw]
-        match = _parsed_matcher(_ip, networks, lambda a, n: a.version == n.version and a in n)
-        parse = _ip
-    elif base == "Null":
-        null = tuple(b == "true" for b in (_bool(v) for v in raw) if b is not None)
-        match = _parsed_matcher(str, [], lambda a, b: False)  # Null never compares values
-    else:
-        numeric = base.startswith("Numeric")
-        comparison = base.removeprefix("Numeric" if numeric else "Date")
-        ordered = _number if numeric else _date
-        negated = comparison == "NotEquals"
-        match = _parsed_matcher(ordered, [ordered(v) for v in raw], _ORDERED[comparison])
-        parse = ordered
-    return _Condition(
-        operator=operator,
-        key=key,
-        lowered=key.lower(),
-        set_prefix=set_prefix,
-        if_exists=if_exists,
-        negated=negated,
-        null=null,
-        match=match,
-        parse=parse,
-    )
-
-
 # --- statements ------------------------------------------------------------------------------
 
 
@@ -651,15 +137,15 @@ class _Statement:
     allow: bool
     actions: re.Pattern[str]  # every Action (or NotAction) pattern in one alternation
     not_action: bool
-    resources: tuple[_Pattern, ...]
+    resources: tuple[Pattern, ...]
     not_resource: bool
     any_resource: bool  # the Resource list holds "*"
-    conditions: tuple[_Condition, ...]
+    conditions: tuple[Condition, ...]
 
     def matches_action(self, action: str) -> bool:
         return (self.actions.fullmatch(action) is not None) != self.not_action
 
-    def resource(self, resource: str | None, context: Context, reasons: list[str]) -> Tri:
+    def resource(self, resource: str | Unnamed | None, context: Context, reasons: list[str]) -> Tri:
         if self.any_resource:
             return not self.not_resource  # "*" covers every resource, named or not
         if resource is None:
@@ -668,7 +154,10 @@ class _Statement:
         hit: Tri = False
         local: list[str] = []
         for pattern in self.resources:
-            matched = pattern.matches(resource, context, local)
+            if isinstance(resource, Unnamed):
+                matched = pattern.covers(resource, context, local)
+            else:
+                matched = pattern.matches(resource, context, local)
             if matched:
                 hit = True
                 break
@@ -676,10 +165,10 @@ class _Statement:
                 hit = None
         if hit is None:
             reasons.extend(local)
-        return _not(hit) if self.not_resource else hit
+        return tri_not(hit) if self.not_resource else hit
 
     def applies(
-        self, resource: str | None, context: Context, *, every_miss: bool = False
+        self, resource: str | Unnamed | None, context: Context, *, every_miss: bool = False
     ) -> tuple[Tri, list[str], list[str]]:
         """(applies?, unknown reasons when unknown, why not when it does not) for a matched
         action. The first element that fails decides; ``every_miss`` checks them all so the
@@ -690,7 +179,12 @@ class _Statement:
         where = self.resource(resource, context, local)
         if where is False:
             word = "in NotResource" if self.not_resource else "not in Resource"
-            named = NO_RESOURCE if resource is None else f"resource {resource}"
+            if resource is None:
+                named = NO_RESOURCE
+            elif isinstance(resource, Unnamed):
+                named = resource.label
+            else:
+                named = f"resource {resource}"
             misses.append(f"{named} {word}")
             if not every_miss:
                 return False, [], misses
@@ -749,7 +243,9 @@ def _action_pattern(text: str, where: str) -> re.Pattern[str]:
             f"{where}: action {text!r} is not 'service:action'",
             hint='write it as "s3:GetObject" (wildcards allowed) or "*"',
         )
-    return _glob(tuple(str(t) for t in _tokens(text, variables=False, wildcards=True)), "action")
+    return glob_regex(
+        tuple(str(t) for t in parse_tokens(text, variables=False, wildcards=True)), "action"
+    )
 
 
 def _compile_statement(
@@ -801,8 +297,8 @@ def _compile_statement(
                 f'{where}: {resource_element} {text!r} is neither an ARN nor "*"',
                 hint="IAM rejects the document",
             )
-    resources = tuple(_Pattern.of(t, "resource", variables=variables) for t in resource_texts)
-    conditions: list[_Condition] = []
+    resources = tuple(Pattern.of(t, "resource", variables=variables) for t in resource_texts)
+    conditions: list[Condition] = []
     block = raw.get("Condition", {})
     if not isinstance(block, Mapping):
         raise PolicyError(f"{where}: Condition must be an object, not {block!r}")
@@ -813,7 +309,7 @@ def _compile_statement(
             )
         for key, value in keys.items():
             conditions.append(
-                _compile_condition(
+                compile_condition(
                     str(operator),
                     str(key),
                     _condition_values(value, where),
@@ -847,8 +343,8 @@ def _keys_of(statement: Mapping[str, Any], *, variables: bool) -> set[str]:
             texts.extend(_strings(statement[element], element, ""))
     if variables:
         for text in texts:
-            tokens = _tokens(text, variables=True, wildcards=True)
-            keys.update(v.lowered for v in _variables_of(tokens))
+            tokens = parse_tokens(text, variables=True, wildcards=True)
+            keys.update(v.lowered for v in variables_of(tokens))
     return keys
 
 
@@ -908,13 +404,14 @@ class PolicySet:
         """Every context key the conditions and policy variables reference, lower-cased."""
         return self.keys
 
-    def evaluate(self, action: str, resource: str | None, context: Context) -> Decision:
+    def evaluate(self, action: str, resource: str | Unnamed | None, context: Context) -> Decision:
         """What the policies decide for one request.
 
         Args:
             action: ``service:Action`` as IAM names it.
             resource: The resource ARN, ``"*"`` for actions without resource-level
-                permissions, or None when the event names no resource.
+                permissions, an :class:`Unnamed` resource known up to its id, or None when
+                the event names no resource.
             context: The request's context keys.
 
         Returns:
@@ -942,7 +439,9 @@ class PolicySet:
                 deny_unknown.extend(unknown)
         if denies:
             return Decision(Outcome.EXPLICIT_DENY, statements=tuple(denies))
-        if deny_unknown:
+        # With no Allow that applies or may apply, the call is refused whatever the Denies do
+        # (only whether explicitly is unknown): refusing is what a replay must report.
+        if deny_unknown and (allows or allow_unknown):
             return Decision(Outcome.UNKNOWN, unknown=tuple(sorted(set(deny_unknown))))
         if allows:
             return Decision(Outcome.ALLOWED, statements=tuple(allows))

@@ -17,6 +17,7 @@ from trailwise.pipeline.policy.replay.evaluate import (
     Outcome,
     PolicySet,
     RequestContext,
+    Unnamed,
 )
 
 CASES_FILE = Path(__file__).with_name("evaluation_cases.json")
@@ -283,3 +284,69 @@ def test_stringnotlike_is_the_negation_of_stringlike_on_a_present_key(
     assert (outcome("StringLike") is Outcome.ALLOWED) != (
         outcome("StringNotLike") is Outcome.ALLOWED
     )
+
+
+INSTANCE = Unnamed("instance", ("arn:aws:ec2:eu-west-1:111122223333:instance/",))
+
+
+@pytest.mark.parametrize(
+    ("resource", "outcome"),
+    [
+        ("*", Outcome.ALLOWED),
+        ("arn:aws:ec2:eu-west-1:111122223333:instance/*", Outcome.ALLOWED),
+        ("arn:aws:ec2:*:111122223333:instance/*", Outcome.ALLOWED),
+        ("arn:aws:ec2:eu-west-1:111122223333:instance/?*", Outcome.ALLOWED),
+        ("arn:aws:ec2:eu-west-1:111122223333:instance/i-0abc*", Outcome.UNKNOWN),
+        ("arn:aws:ec2:eu-west-1:111122223333:instance/i-0abc", Outcome.UNKNOWN),
+        ("arn:aws:ec2:eu-west-1:111122223333:volume/*", Outcome.IMPLICIT_DENY),
+        ("arn:aws:ec2:us-east-1:111122223333:instance/*", Outcome.IMPLICIT_DENY),
+        ("arn:aws:ec2:eu-west-1:444455556666:instance/*", Outcome.IMPLICIT_DENY),
+    ],
+)
+def test_a_resource_the_event_does_not_name_is_allowed_only_by_a_pattern_covering_its_type(
+    resource: str, outcome: Outcome
+) -> None:
+    policies = PolicySet.compile(
+        [
+            (
+                "p",
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": resource}
+                    ],
+                },
+            )
+        ]
+    )
+
+    decision = policies.evaluate("ec2:RunInstances", INSTANCE, RequestContext({}))
+
+    assert decision.outcome is outcome
+    if outcome is Outcome.UNKNOWN:
+        assert decision.unknown == ("resource of type instance (the event names none)",)
+
+
+def test_a_deny_on_some_instances_leaves_an_unnamed_instance_unknown() -> None:
+    policies = PolicySet.compile(
+        [
+            (
+                "p",
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"},
+                        {
+                            "Effect": "Deny",
+                            "Action": "ec2:RunInstances",
+                            "Resource": "arn:aws:ec2:*:*:instance/i-0prod*",
+                        },
+                    ],
+                },
+            )
+        ]
+    )
+
+    decision = policies.evaluate("ec2:RunInstances", INSTANCE, RequestContext({}))
+
+    assert decision.outcome is Outcome.UNKNOWN
