@@ -17,6 +17,8 @@ from trailwise.pipeline import api
 from trailwise.pipeline.errors import PolicyError
 from trailwise.pipeline.policy import Suggestion, render
 from trailwise.pipeline.policy.diff import render_text as diff_text
+from trailwise.pipeline.policy.replay import Replay
+from trailwise.pipeline.policy.replay import render_text as replay_text
 from trailwise.pipeline.policy.trust import render_text as trust_text
 from trailwise.pipeline.timeutil import parse_when
 
@@ -141,6 +143,17 @@ def suggest_command(
         typer.echo(f"note: {note}", err=True)
     if explain:
         sys.stderr.write(explain_text(result))
+    _replayed(result.replay)
+
+
+def _replayed(result: Replay | None) -> None:
+    """The replay's line on stderr; what would be refused after it, and exit 2, if anything."""
+    if result is None:
+        return
+    typer.echo(result.line(), err=True)
+    if result.breaks_something:
+        sys.stderr.write(replay_text(result))
+        raise typer.Exit(2)
 
 
 def explain_text(result: Suggestion) -> str:
@@ -207,6 +220,58 @@ def diff_command(
         else:
             text = diff_text(result, replacement=replacement)
         _emit(text, output)
+    if replacement:
+        if result.replay_skipped:
+            typer.echo(f"note: not replayed: {result.replay_skipped}", err=True)
+        _replayed(result.replay)
+
+
+class ReplayFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@policy_app.command("replay")
+def replay_command(
+    principal_arn: Annotated[str, typer.Argument(help="ARN of the IAM role or user.")],
+    policy: Annotated[
+        list[Path],
+        typer.Option(
+            "--policy",
+            help="Identity policy JSON, or a policy suggest / policy diff --format json output"
+            " (repeatable: the principal holds them all).",
+        ),
+    ],
+    lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    fmt: Annotated[ReplayFormat, typer.Option("--format", help="text or json.")] = (
+        ReplayFormat.text
+    ),
+    output: OutputOpt = None,
+) -> None:
+    """Replay every call the role or user was authorized to make in the window against the
+    given identity policies, with IAM's evaluation logic: what they would refuse, and what the
+    lake cannot judge (a condition key it does not hold, a resource the event does not name).
+
+    Exit status: 0 nothing refused; 2 some call would be refused; 1 error.
+    """
+    with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
+        result = api.policy_replay(
+            principal_arn,
+            policy,
+            lake,
+            since=parse_when(since),
+            until=parse_when(until, end_of_day=True),
+        )
+        text = render_json(result.to_dict()) if fmt is ReplayFormat.json else replay_text(result)
+        _emit(text, output)
+    if result.breaks_something:
+        raise typer.Exit(2)
 
 
 @policy_app.command("trust")

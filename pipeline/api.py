@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from datetime import datetime
@@ -12,7 +13,7 @@ import pyarrow as pa
 
 from trailwise.pipeline import ingest as _ingest
 from trailwise.pipeline import query
-from trailwise.pipeline.errors import UsageError
+from trailwise.pipeline.errors import PolicyError, UsageError
 from trailwise.pipeline.ingest import FIRST_RUN_DAYS, Window, open_sources
 from trailwise.pipeline.lake import Lake, actions, as_lake, maintenance
 from trailwise.pipeline.lake import copy as lake_copy
@@ -197,10 +198,20 @@ def compact(lake: LakeLike = None) -> maintenance.CompactResult:
 
 
 def policy_suggest(principal_arn: str, lake: LakeLike = None, **options: Any) -> Any:
-    """The least-privilege policy of a role or user; options as :func:`policy.suggest`."""
+    """The least-privilege policy of a role or user, replayed against the same window's calls
+    (``.replay``); options as :func:`policy.suggest`."""
     from trailwise.pipeline.policy import suggest
+    from trailwise.pipeline.policy.replay import replay
 
-    return suggest(as_lake(lake), principal_arn, **options)
+    target = as_lake(lake)
+    result = suggest(target, principal_arn, **options)
+    documents = [(result.name, d) for d in result.documents]
+    if len(documents) > 1:
+        documents = [(f"{result.name}-{i}", d) for i, (_, d) in enumerate(documents, start=1)]
+    checked = replay(
+        target, result.principal_arn, documents, since=result.since, until=result.until
+    )
+    return dataclasses.replace(result, replay=checked)
 
 
 def policy_diff(
@@ -209,10 +220,35 @@ def policy_diff(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Any:
-    """Today's grants of a role or user against its use: what to cut, keep, cannot judge."""
+    """Today's grants of a role or user against its use: what to cut, keep, cannot judge; and
+    the replay of the policies it would hold once the replacements are applied (``.replay``)."""
     from trailwise.pipeline.policy.diff import diff
+    from trailwise.pipeline.policy.replay import replay
+    from trailwise.pipeline.policy.replay.inputs import from_value
 
-    return diff(as_lake(lake), principal_arn, since=since, until=until)
+    target = as_lake(lake)
+    result = diff(target, principal_arn, since=since, until=until)
+    try:
+        documents = from_value(result.to_dict(), "replacement", "the policy diff")
+    except PolicyError as exc:  # a policy without its document in the snapshot
+        return dataclasses.replace(result, replay_skipped=str(exc))
+    checked = replay(target, result.principal_arn, documents, since=since, until=until)
+    return dataclasses.replace(result, replay=checked)
+
+
+def policy_replay(
+    principal_arn: str,
+    policies: list[Path],
+    lake: LakeLike = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Any:
+    """Every authorized call of a role or user in the window, judged against the identity
+    policies in ``policies`` (documents, suggest or diff outputs): see :mod:`policy.replay`."""
+    from trailwise.pipeline.policy.replay import load_policies, replay
+
+    documents = load_policies(policies)
+    return replay(as_lake(lake), principal_arn, documents, since=since, until=until)
 
 
 def policy_trust(

@@ -163,14 +163,34 @@ def key_applies(action: str, key: str) -> bool:
     return False
 
 
+def passed_to_service(event_source: str, inference: str) -> str | None:
+    """The service a call of ``event_source`` passed a role to, from the mapping's inference
+    (``iam:PassRole via requestParameters.role``), or None when the pair is not documented."""
+    match = _PASSROLE_PARAMETER.search(inference)
+    return PASSED_TO_SERVICE.get((event_source, match.group(1).lower())) if match else None
+
+
+def via_service(invoked_by: str, region: str | None) -> str | None:
+    """The ``kms:ViaService`` value of a call an AWS service made (``invokedBy``) in ``region``,
+    or None when either does not have the documented shape."""
+    match = _SERVICE_HOST.match(invoked_by)
+    if not match or not region or not _REGION.match(region):
+        return None
+    return f"{match.group(1)}.{region}.amazonaws.com"
+
+
+def is_region(name: str | None) -> bool:
+    """Whether ``name`` is a region name (``eu-west-1``), not whatever a client sent."""
+    return bool(name and _REGION.match(name))
+
+
 def passed_to(use: Use) -> set[str] | None:
     """The services an ``iam:PassRole`` use passed its role to, or None when one is unknown."""
     services: set[str] = set()
     for inference in use.inferred_from:
         source, _, rest = inference.partition(" ")
         _, _, reason = rest.partition(" ")
-        match = _PASSROLE_PARAMETER.search(reason)
-        service = PASSED_TO_SERVICE.get((source, match.group(1).lower())) if match else None
+        service = passed_to_service(source, reason)
         if service is None:
             return None
         services.add(service)
@@ -253,10 +273,10 @@ def _via_service(action: str, uses: list[Use], partition: str) -> list[Condition
             return []
         for entry in use.invoked_by:
             host, _, region = entry.partition(" ")
-            match = _SERVICE_HOST.match(host)
-            if not match or not _REGION.match(region):
+            value = via_service(host, region)
+            if value is None:
                 return []
-            values.add(f"{match.group(1)}.{region}.amazonaws.com")
+            values.add(value)
     if not values or not key_applies(action, "kms:ViaService"):
         return []
     return [
@@ -293,7 +313,7 @@ def _requested_region(uses: list[Use]) -> list[Condition]:
         if not use.regions:
             return []
         regions.update(use.regions)
-    if not regions or not all(_REGION.match(r) for r in regions):
+    if not regions or not all(is_region(r) for r in regions):
         return []
     return [
         Condition(

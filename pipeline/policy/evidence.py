@@ -8,6 +8,7 @@ the calls on the principal's behalf, and whether they came through VPC endpoints
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,8 @@ from trailwise.pipeline.timeutil import naive_utc
 _PACKAGE = "trailwise.pipeline.policy"
 
 
-def _sql(name: str) -> str:
+def sql(name: str) -> str:
+    """The text of one of the policy package's SQL files."""
     return sqlfile.text(_PACKAGE, name)
 
 
@@ -83,6 +85,24 @@ def check_principal_arn(principal_arn: str) -> None:
     )
 
 
+Ask = Callable[..., list[dict[str, Any]]]  # (sql file name, /, **params) -> rows
+
+
+def resolve_principal(ask: Ask, principal_arn: str) -> str:
+    """``principal_arn``, or the role of an assumed-role session ARN (found in the events);
+    PolicyError unless the result names an IAM role or user."""
+    if _SESSION.match(principal_arn):
+        rows = ask("session_principals", arn=principal_arn)
+        if len(rows) != 1:
+            raise PolicyError(
+                f"cannot tell which role the session {principal_arn} belongs to",
+                hint="pass the role ARN (arn:aws:iam::ACCOUNT:role/PATH/NAME)",
+            )
+        principal_arn = str(_first(rows[0]))
+    check_principal_arn(principal_arn)
+    return principal_arn
+
+
 def read(
     lake: Lake,
     principal_arn: str,
@@ -100,21 +120,13 @@ def read(
 
     def ask(sql_name: str, /, **params: Any) -> list[dict[str, Any]]:
         if con is not None:
-            return fetch(con, _sql(sql_name), **params)
+            return fetch(con, sql(sql_name), **params)
         assert queries is not None
         rows: list[dict[str, Any]] = queries.sql_file(_PACKAGE, sql_name, params).to_pylist()
         return rows
 
     try:
-        if _SESSION.match(principal_arn):
-            rows = ask("session_principals", arn=principal_arn)
-            if len(rows) != 1:
-                raise PolicyError(
-                    f"cannot tell which role the session {principal_arn} belongs to",
-                    hint="pass the role ARN (arn:aws:iam::ACCOUNT:role/PATH/NAME)",
-                )
-            principal_arn = str(_first(rows[0]))
-        check_principal_arn(principal_arn)
+        principal_arn = resolve_principal(ask, principal_arn)
         window = {"since": naive_utc(since), "until": naive_utc(until)}
         params = {"principal_arn": principal_arn, **window}
         activity_row = ask("principal_activity", **params)[0]

@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trailwise.pipeline.errors import PolicyError, UsageError
 from trailwise.pipeline.lake import Lake, as_lake
@@ -34,6 +34,9 @@ from trailwise.pipeline.policy.conditions import Condition
 from trailwise.pipeline.policy.evidence import Use
 from trailwise.pipeline.query.named import Queries
 from trailwise.pipeline.timeutil import iso
+
+if TYPE_CHECKING:  # the replay package reads evidence, which imports this package
+    from trailwise.pipeline.policy.replay.model import Replay
 
 ALL_RESOURCES = "AllResources"  # actions without resource-level permissions (or --resources star)
 # Services whose actions authorize every required resource type on each call (RunInstances: the
@@ -91,6 +94,7 @@ class Suggestion:
     notes: list[str]
     first_event_at: datetime | None = None
     last_event_at: datetime | None = None
+    replay: Replay | None = None  # the window's calls replayed against the documents
 
     @property
     def name(self) -> str:
@@ -124,6 +128,7 @@ class Suggestion:
                 {**dataclasses.asdict(c), "values": list(c.values)} for c in self.conditions
             ],
             "notes": list(self.notes),
+            "replay": None if self.replay is None else self.replay.to_dict(),
         }
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trailwise.pipeline.policy import document as policy_document
 from trailwise.pipeline.timeutil import iso
+
+if TYPE_CHECKING:  # the replay package reads evidence, which imports the policy package
+    from trailwise.pipeline.policy.replay.model import Replay
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,9 @@ class PolicyDiff:
     used_not_granted: list[DeniedUse]
     policies: list[PolicyReview]
     replacement: list[Replacement] = field(default_factory=list)
+    # The policies it would hold once the replacements are applied, replayed; or why not.
+    replay: Replay | None = None
+    replay_skipped: str | None = None
 
     def to_dict(self, *, replacement: bool = True) -> dict[str, Any]:
         """Everything, JSON-ready; ``replacement=False`` leaves the replacement policies out."""
@@ -226,4 +232,6 @@ class PolicyDiff:
         }
         if replacement:
             out["replacement"] = [r.to_dict() for r in self.replacement]
+            out["replay"] = None if self.replay is None else self.replay.to_dict()
+            out["replay_skipped"] = self.replay_skipped
         return out
