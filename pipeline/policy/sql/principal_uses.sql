@@ -41,12 +41,45 @@ with_context as (
         and events.event_time = actions.event_time
 ),
 
+-- Each event counted once per use (and once among its own calls) by a first-row flag:
+-- DuckDB's count(distinct) over a million event ids does not spill and ran out of its 1 GB.
+flagged as (
+    select
+        *,
+        row_number() over (
+            partition by
+                action,
+                resource_arn,
+                is_authorized,
+                denied_action,
+                denied_resource,
+                denied_by,
+                is_explicit_deny,
+                event_id
+            order by event_time  -- any row will do; Spark wants an order
+        ) = 1 as is_first,
+        row_number() over (
+            partition by
+                action,
+                resource_arn,
+                is_authorized,
+                denied_action,
+                denied_resource,
+                denied_by,
+                is_explicit_deny,
+                event_id,
+                coalesce(inferred_from, 'event') = 'event'
+            order by event_time
+        ) = 1 as is_first_of_kind
+    from with_context
+),
+
 per_action as (
     select
         action,
         is_authorized,
         count(distinct event_id) as action_events
-    from with_context
+    from flagged
     group by all
 ),
 
@@ -59,14 +92,14 @@ grouped as (
         denied_resource,
         denied_by,
         is_explicit_deny,
-        count(distinct event_id) as events,
+        count(*) filter (where is_first) as events,
         min(event_time) as first_seen_at,
         max(event_time) as last_seen_at,
         list_sort(
             list(distinct event_source || ' ' || event_name || ' ' || inferred_from)
                 filter (where coalesce(inferred_from, 'event') <> 'event')
         ) as inferred_from,
-        count(distinct event_id) filter (where coalesce(inferred_from, 'event') = 'event')
+        count(*) filter (where is_first_of_kind and coalesce(inferred_from, 'event') = 'event')
             as own_events,
         list_sort(list(distinct event_source || ' ' || event_name)) as calls,
         list_sort(list(distinct aws_region) filter (where aws_region is not null)) as regions,
@@ -74,11 +107,11 @@ grouped as (
             list(distinct invoked_by || ' ' || coalesce(aws_region, ''))
                 filter (where invoked_by is not null)
         ) as invoked_by,
-        count(distinct event_id) filter (where invoked_by is null) as direct_events,
+        count(*) filter (where is_first and invoked_by is null) as direct_events,
         list_sort(list(distinct vpc_endpoint_id) filter (where vpc_endpoint_id is not null))
             as vpc_endpoints,
-        count(distinct event_id) filter (where vpc_endpoint_id is null) as events_outside_vpce
-    from with_context
+        count(*) filter (where is_first and vpc_endpoint_id is null) as events_outside_vpce
+    from flagged
     group by all
 ),
 
