@@ -14,6 +14,7 @@ from trailwise.pipeline import api
 from trailwise.pipeline.ingest import IngestProgress, IngestResult
 from trailwise.pipeline.policy import render as policy_render
 from trailwise.pipeline.policy.diff import render_text as diff_text
+from trailwise.pipeline.policy.replay import render_text as replay_text
 from trailwise.pipeline.policy.trust import render_text as trust_text
 from trailwise.pipeline.timeutil import parse_when
 
@@ -598,6 +599,11 @@ def demo(
     typer.echo(policy_render(result.suggestion.documents, "json", result.suggestion.name), nl=False)
     for note in result.suggestion.notes:
         typer.echo(f"note: {note}")
+    typer.echo(
+        f"\n== trailwise policy replay {result.replay.principal_arn}"
+        f" --policy {result.suggestion.name}.json"
+    )
+    typer.echo(replay_text(result.replay), nl=False)
     typer.echo(f"\n== trailwise policy diff {result.diff.principal_arn} --no-replacement")
     typer.echo(diff_text(result.diff, replacement=False))
     typer.echo(f"\n== trailwise policy trust {result.trust.role_arn}")

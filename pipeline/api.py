@@ -201,13 +201,11 @@ def policy_suggest(principal_arn: str, lake: LakeLike = None, **options: Any) ->
     """The least-privilege policy of a role or user, replayed against the same window's calls
     (``.replay``); options as :func:`policy.suggest`."""
     from trailwise.pipeline.policy import suggest
-    from trailwise.pipeline.policy.replay import replay
+    from trailwise.pipeline.policy.replay import numbered, replay
 
     target = as_lake(lake)
     result = suggest(target, principal_arn, **options)
-    documents = [(result.name, d) for d in result.documents]
-    if len(documents) > 1:
-        documents = [(f"{result.name}-{i}", d) for i, (_, d) in enumerate(documents, start=1)]
+    documents = numbered(result.name, result.documents)
     checked = replay(
         target, result.principal_arn, documents, since=result.since, until=result.until
     )

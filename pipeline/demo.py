@@ -19,6 +19,7 @@ from trailwise.pipeline.iam.store import load_into_lake
 from trailwise.pipeline.lake import Lake, maintenance
 from trailwise.pipeline.policy import suggest
 from trailwise.pipeline.policy.diff import diff
+from trailwise.pipeline.policy.replay import numbered, replay
 from trailwise.pipeline.policy.trust import suggest_trust
 from trailwise.pipeline.sources import keys
 from trailwise.pipeline.sources.s3 import S3Config
@@ -40,6 +41,7 @@ class DemoResult:
     suggestion: Any  # the CI role's least-privilege policy
     diff: Any  # the EC2 app role's grants against its use
     trust: Any  # who assumes the CI role
+    replay: Any  # the CI role's calls replayed against its suggestion
 
 
 DEMO_CI_ROLE = "arn:aws:iam::111122223333:role/github-actions-deploy"
@@ -100,6 +102,7 @@ def run_demo(sample_logs: Path, lake: Lake) -> DemoResult:
         load_into_lake(lake, path, captured_at=datetime(2026, 11, 5, 8, tzinfo=UTC))
         for path in sorted((sample_logs / "iam").glob("*.json"))
     ]
+    suggestion = suggest(lake, DEMO_CI_ROLE) if snapshots else None
     return DemoResult(
         endpoint,
         DEMO_BUCKET,
@@ -110,7 +113,10 @@ def run_demo(sample_logs: Path, lake: Lake) -> DemoResult:
         query.run_sql(lake, sqlfile.text("trailwise.pipeline", "demo_principals")),
         snapshots,
         query.run_named(lake, "root_summary"),
-        suggest(lake, DEMO_CI_ROLE) if snapshots else None,
+        suggestion,
         diff(lake, DEMO_APP_ROLE) if snapshots else None,
         suggest_trust(lake, DEMO_CI_ROLE) if snapshots else None,
+        replay(lake, DEMO_CI_ROLE, numbered(suggestion.name, suggestion.documents))
+        if suggestion
+        else None,
     )

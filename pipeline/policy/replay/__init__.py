@@ -15,8 +15,16 @@ Example::
 from __future__ import annotations
 
 from trailwise.pipeline.policy.replay.calls import replay
-from trailwise.pipeline.policy.replay.inputs import load_policies
+from trailwise.pipeline.policy.replay.inputs import load_policies, numbered
 from trailwise.pipeline.policy.replay.model import Refusal, Replay, Unjudged
 from trailwise.pipeline.policy.replay.text import render_text
 
-__all__ = ["Refusal", "Replay", "Unjudged", "load_policies", "render_text", "replay"]
+__all__ = [
+    "Refusal",
+    "Replay",
+    "Unjudged",
+    "load_policies",
+    "numbered",
+    "render_text",
+    "replay",
+]

@@ -57,7 +57,7 @@ def from_value(value: Any, name: str, where: str) -> list[Named]:
     if isinstance(value, list):
         if not all(_is_document(v) for v in value):
             raise PolicyError(f"{where}: a list of policies must hold policy documents only")
-        return _numbered(name, value)
+        return numbered(name, value)
     if not isinstance(value, dict):
         raise PolicyError(f"{where}: neither a policy document nor a list of them")
     if _is_document(value):
@@ -70,7 +70,7 @@ def from_value(value: Any, name: str, where: str) -> list[Named]:
             hint="write it with policy diff --format json (without --no-replacement)",
         )
     if isinstance(value.get("documents"), list):  # a suggestion's JSON (policy bulk writes them)
-        return _numbered(str(value.get("name") or name), value["documents"])
+        return numbered(str(value.get("name") or name), value["documents"])
     if isinstance(value.get("Resources"), dict):
         return _cloudformation(value["Resources"], where)
     raise PolicyError(
@@ -83,7 +83,8 @@ def _is_document(value: Any) -> bool:
     return isinstance(value, dict) and "Statement" in value
 
 
-def _numbered(name: str, documents: list[Any]) -> list[Named]:
+def numbered(name: str, documents: list[Any]) -> list[Named]:
+    """(name, document) of a policy's parts: ``name`` alone, or ``name-1``, ``name-2``, ..."""
     if len(documents) == 1:
         return [(name, documents[0])]
     return [(f"{name}-{i}", doc) for i, doc in enumerate(documents, start=1)]
@@ -104,7 +105,7 @@ def _after_diff(value: dict[str, Any], where: str) -> list[Named]:
         if replacement is None:
             out.append((source, policy["document"]))
         elif replacement["action"] == "replace":
-            out.extend(_numbered(source, list(replacement["documents"])))
+            out.extend(numbered(source, list(replacement["documents"])))
     return out
 
 
