@@ -46,6 +46,7 @@ ACCOUNT = "111122223333"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/bench-app"
 START = datetime(2026, 11, 2, tzinfo=UTC)
 PER_FILE = 1000
+KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def identity(invoked_by: str | None = None) -> dict[str, Any]:
@@ -148,7 +149,7 @@ def call(rng: random.Random, n: int) -> dict[str, Any]:
                 {
                     "accountId": ACCOUNT,
                     "type": "AWS::KMS::Key",
-                    "ARN": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                    "ARN": KEY,
                 }
             ],
         }
