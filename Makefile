@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/bench_queries.py
 	$(BIN)/python bench/bench_runs.py
 	$(BIN)/python bench/bench_report.py
+	$(BIN)/python bench/bench_replay.py
 
 goldens: install
 	$(BIN)/python -m tests.goldens

@@ -149,9 +149,13 @@ def condition_keys(action: str) -> frozenset[str]:
 def key_applies(action: str, key: str) -> bool:
     """Whether condition ``key`` means something for ``action``: a global ``aws:`` key, or one the
     catalogue lists for the action (``${...}`` templates match any text)."""
+    return key.lower().startswith("aws:") or catalogue_lists(action, key)
+
+
+def catalogue_lists(action: str, key: str) -> bool:
+    """Whether the IAM catalogue lists condition ``key`` for ``action`` (``${...}`` templates,
+    as in ``aws:RequestTag/${TagKey}``, match any text)."""
     lowered = key.lower()
-    if lowered.startswith("aws:"):
-        return True
     for template in condition_keys(action):
         if "${" in template:
             pattern = re.escape(template)

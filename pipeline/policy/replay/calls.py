@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from trailwise.pipeline import sqlfile
+from trailwise.pipeline.errors import QueryError
 from trailwise.pipeline.lake import Lake
 from trailwise.pipeline.mapping import catalogue
 from trailwise.pipeline.policy import evidence
@@ -41,6 +42,7 @@ _SEVERITY = {
 }
 _UNNAMED = sqlfile.load(_PACKAGE, "replay_unnamed")
 _VARIABLE = re.compile(r"\$\{[^}]*\}")
+_BATCH = 20_000
 _VERDICTS = pa.schema(
     [
         ("request_id", pa.int64()),
@@ -92,15 +94,27 @@ def replay(
             {k: values[k] for k in query.placeholders},
         )
         _add_unnamed(con, ask)
-        requests = ask("replay_requests")
-        verdicts = [_verdict(policies, row, principal_arn, flags) for row in requests]
-        con.from_arrow(pa.Table.from_pylist(verdicts, schema=_VERDICTS)).create_view(
-            "_replay_verdicts"
+        requests = con.sql(sqlfile.text(_PACKAGE, "replay_requests")).to_arrow_table()
+        # A batch at a time: a policy on aws:CurrentTime can make each of a million calls a
+        # request of its own, and a million rows as dicts would hold gigabytes.
+        verdicts = pa.Table.from_batches(
+            [
+                pa.RecordBatch.from_pylist(
+                    [_verdict(policies, row, principal_arn, flags) for row in batch.to_pylist()],
+                    schema=_VERDICTS,
+                )
+                for batch in requests.to_batches(max_chunksize=_BATCH)
+            ],
+            schema=_VERDICTS,
         )
+        del requests
+        con.from_arrow(verdicts).create_view("_replay_verdicts")
         summary = ask("replay_summary")[0]
         refused = tuple(_refusal(row) for row in ask("replay_refused"))
         unknown = tuple(Unjudged(**row) for row in ask("replay_unknown"))
         denied = ask("replay_not_checked", principal_arn=principal_arn, **window)[0]
+    except duckdb.Error as exc:  # out of memory, say: one line, as fetch reports its own
+        raise QueryError(f"replay failed: {str(exc).splitlines()[0]}") from exc
     finally:
         if own:
             con.close()

@@ -68,7 +68,7 @@ class CallContext:
         if lowered in self.known:
             return self.known[lowered]
         catalogued = not lowered.startswith("aws:") or lowered.startswith(_CATALOGUED_AWS_PREFIXES)
-        if catalogued and not cond.key_applies(self.action, key):
+        if catalogued and not cond.catalogue_lists(self.action, key):
             return ()  # IAM never puts this key in a request for this action
         return None
 
