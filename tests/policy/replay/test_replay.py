@@ -429,3 +429,20 @@ def test_a_missing_policy_file_is_one_line(cli, lake, tmp_path):
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
     assert "none.json" in result.stderr
+
+
+def test_a_launch_needs_the_instance_its_event_does_not_name(lake, con):
+    bob = "arn:aws:iam::444455556666:user/dev.bob"
+    documents = suggested(lake, bob)
+    for _, doc in documents:
+        for statement in doc["Statement"]:
+            if statement["Action"] == "ec2:RunInstances":
+                statement["Resource"] = [
+                    r for r in listed(statement["Resource"]) if ":instance/" not in r
+                ]
+
+    result = replay(Lake(lake), bob, documents, con=con)
+
+    assert [(r.action, r.resource_arn, r.unnamed_type) for r in result.refused] == [
+        ("ec2:RunInstances", None, "instance")
+    ]

@@ -9,7 +9,7 @@
 -- param: with_session boolean keep the session's creation time (a policy asks aws:TokenIssueTime)
 -- param: with_user_agent boolean keep the user agent (a policy asks aws:UserAgent)
 -- param: with_s3_listing boolean keep the prefix, delimiter and max-keys of S3 listings (a policy asks s3:prefix, s3:delimiter or s3:max-keys)
--- columns: event_id, recipient_account_id, event_time, request_id, action, resource_arn, unnamed_type, event_source, event_name, inferred_from, aws_region, source_ip_address, vpc_endpoint_id, invoked_by, identity_type, access_key_kind, mfa_authenticated, session_created_at, user_name, principal_id, source_identity, user_agent, has_tls, request_time, has_request_parameters, s3_prefix, s3_delimiter, s3_max_keys
+-- columns: request_id, event_id, recipient_account_id, event_time, action, resource_arn, event_source, event_name, inferred_from, unnamed_type, aws_region, source_ip_address, vpc_endpoint_id, invoked_by, identity_type, access_key_kind, mfa_authenticated, session_created_at, user_name, principal_id, source_identity, user_agent, has_tls, request_time, has_request_parameters, s3_prefix, s3_delimiter, s3_max_keys
 
 -- Columns a policy does not ask about are nulled, so that calls differing only in them share a
 -- request_id and are judged once.
@@ -75,9 +75,6 @@ with_context as (
 
 final as (
     select
-        event_id,
-        recipient_account_id,
-        event_time,
         dense_rank() over (
             order by
                 action,
@@ -105,30 +102,7 @@ final as (
                 s3_delimiter,
                 s3_max_keys
         ) as request_id,
-        action,
-        resource_arn,
-        unnamed_type,
-        event_source,
-        event_name,
-        inferred_from,
-        aws_region,
-        source_ip_address,
-        vpc_endpoint_id,
-        invoked_by,
-        identity_type,
-        access_key_kind,
-        mfa_authenticated,
-        session_created_at,
-        user_name,
-        principal_id,
-        source_identity,
-        user_agent,
-        has_tls,
-        request_time,
-        has_request_parameters,
-        s3_prefix,
-        s3_delimiter,
-        s3_max_keys
+        *
     from with_context
 )
 

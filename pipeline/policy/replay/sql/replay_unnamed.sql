@@ -5,46 +5,21 @@
 -- param: first_request_id integer the request_id after the largest one in _replay_rows
 -- columns: as _replay_rows
 
+-- One row per call, standing for its context: rows of one request_id share it, so their new
+-- rows may share a new request_id too.
 with calls as (
-    select distinct on (event_id, recipient_account_id)
-        * exclude (request_id, resource_arn, unnamed_type)
+    select distinct on (event_id, recipient_account_id) *
     from _replay_rows
     where action = $action
+    order by event_id, recipient_account_id, request_id
 ),
 
 final as (
     select
-        event_id,
-        recipient_account_id,
-        event_time,
-        $first_request_id - 1 + dense_rank() over (
-            order by
-                event_source,
-                event_name,
-                inferred_from,
-                aws_region,
-                source_ip_address,
-                vpc_endpoint_id,
-                invoked_by,
-                identity_type,
-                access_key_kind,
-                mfa_authenticated,
-                session_created_at,
-                user_name,
-                principal_id,
-                source_identity,
-                user_agent,
-                has_tls,
-                request_time,
-                has_request_parameters,
-                s3_prefix,
-                s3_delimiter,
-                s3_max_keys
-        ) as request_id,
-        action,
+        $first_request_id - 1 + dense_rank() over (order by request_id) as request_id,
         null::varchar as resource_arn,
         $resource_type as unnamed_type,
-        * exclude (event_id, recipient_account_id, event_time, action)
+        * exclude (request_id, resource_arn, unnamed_type)
     from calls
 )
 
