@@ -13,6 +13,11 @@ def render_text(result: Replay) -> str:
         result.line()
         + f" ({result.allowed:,} allowed; {result.requests:,} distinct requests evaluated)",
     ]
+    if not result.calls_checked:
+        lines.append(
+            "nothing to replay: the principal made no authorized call in the window"
+            " (check the ARN's path and the window)"
+        )
     if result.denied_calls:
         lines.append(f"{result.denied_calls:,} calls denied when made are not replayed")
     if result.refused:
