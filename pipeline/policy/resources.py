@@ -17,6 +17,7 @@ ARN still names the same resource type (and still passes the catalogue check).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -52,6 +53,25 @@ _VARYING = re.compile(
     )$""",
     re.VERBOSE,
 )
+
+
+# Secrets Manager ends every secret's ARN with a hyphen and six random characters; an event that
+# names the secret by name yields an ARN without them, which no call's real ARN equals. AWS
+# advises against names ending in a hyphen and six characters, so their absence tells
+# (https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_iam-policies.html).
+RANDOM_ARN_SUFFIX = "-??????"
+_SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+def secret_named_without_suffix(arn: str) -> bool:
+    """Whether ``arn`` is a secret's ARN built from its name (without the random suffix)."""
+    parts = arn.split(":", 6)
+    return (
+        len(parts) == 7
+        and parts[2] == "secretsmanager"
+        and parts[5] == "secret"
+        and not _SECRET_SUFFIX.search(parts[6])
+    )
 
 
 @dataclass(frozen=True)
@@ -132,7 +152,21 @@ def split_leaf(rt: ResourceType, arn: str) -> tuple[str, str] | None:
 
 
 def grant(service: str, rt: ResourceType, arns: Iterable[str], mode: str) -> list[Granted]:
-    """The Resource values that cover ``arns`` (all of resource type ``rt``) in ``mode``."""
+    """The Resource values that cover ``arns`` (all of resource type ``rt``) in ``mode``; a
+    secret named by its name is granted with its random suffix as ``-??????``."""
+    out = _grant(service, rt, arns, mode)
+    if service != "secretsmanager":
+        return out
+    suffixed = [
+        dataclasses.replace(g, resource=g.resource + RANDOM_ARN_SUFFIX)
+        if g.how == "exact" and secret_named_without_suffix(g.observed[0])
+        else g
+        for g in out
+    ]
+    return sorted(suffixed, key=lambda g: g.resource)
+
+
+def _grant(service: str, rt: ResourceType, arns: Iterable[str], mode: str) -> list[Granted]:
     seen = sorted(set(arns))
     if mode == "star":
         return [Granted(STAR, tuple(seen), "star")]

@@ -205,7 +205,7 @@ def test_lambda_role_gets_exactly_its_tables_queue_key_and_secret(sample_lake):
         ),
         (
             "secretsmanager:GetSecretValue",
-            "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/orders/db",
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/orders/db-??????",
         ),
         ("sqs:DeleteMessage", "arn:aws:sqs:us-east-1:111122223333:orders-queue"),
     }
@@ -776,3 +776,16 @@ def test_every_principal_of_the_sample_gets_policies_both_judges_accept(sample_l
             for doc in suggest(sample_lake, principal, resources=mode).documents:
                 assert validate(doc) == [], (principal, mode)
                 assert blocking(doc) == [], (principal, mode)
+
+
+def test_a_secret_named_by_its_name_is_granted_with_its_random_suffix(sample_lake):
+    # Secrets Manager ARNs end in -XXXXXX; the events name the secret "prod/orders/db", and a
+    # Resource without the suffix would refuse the very calls it was built from.
+    result = suggest(sample_lake, LAMBDA_ROLE)
+
+    exact = suggest(sample_lake, LAMBDA_ROLE, resources="exact")
+
+    for documents in (result.documents, exact.documents):
+        assert resources_of(documents, "secretsmanager:GetSecretValue") == {
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/orders/db-??????"
+        }

@@ -162,9 +162,12 @@ def _add_unnamed(con: duckdb.DuckDBPyConnection, ask: evidence.Ask) -> None:
             con.execute(f"insert into _replay_rows by name {_UNNAMED.sql}", params)
 
 
-def request_resource(action: str, resource_arn: str | None) -> str | None:
-    """The resource a request names: the event's ARN; ``*`` for an action without
-    resource-level permissions (IAM then matches only ``*``); None when the event names none."""
+def request_resource(action: str, resource_arn: str | None) -> str | Unnamed | None:
+    """The resource a request names: the event's ARN (a secret named by its name: that ARN and
+    its six random characters, unknown); ``*`` for an action without resource-level permissions
+    (IAM then matches only ``*``); None when the event names none."""
+    if resource_arn and res.secret_named_without_suffix(resource_arn):
+        return Unnamed("secret", (resource_arn + "-",), 6, "its random suffix: named by name")
     if resource_arn:
         return resource_arn
     info = catalogue.lookup(action)

@@ -25,7 +25,8 @@ NO_RESOURCE = "resource (the event names none)"
 class Unnamed:
     """A resource the call needs but the event does not name, known up to its id: each of
     ``prefixes`` is an ARN format of its type filled in up to its first unknown part
-    (``arn:aws:ec2:eu-west-1:111122223333:instance/``, RunInstances' new instance).
+    (``arn:aws:ec2:eu-west-1:111122223333:instance/``, RunInstances' new instance), and the id
+    is any non-empty text, or exactly ``length`` characters (a secret's random suffix).
 
     A pattern that matches any id after a prefix (``.../instance/*``) covers it; one that can
     match none (``.../volume/*``) does not; any other (``.../instance/i-0abc*``) may or may not.
@@ -33,15 +34,21 @@ class Unnamed:
 
     type_name: str
     prefixes: tuple[str, ...]
+    length: int | None = None
+    unnamed: str = "the event names none"
 
     @property
     def label(self) -> str:
-        return f"resource of type {self.type_name} (the event names none)"
+        return f"resource of type {self.type_name} ({self.unnamed})"
 
+    @property
+    def probes(self) -> tuple[str, str]:
+        """Two ids no policy names literally (of two lengths, unless the length is fixed): a
+        pattern matching both after a prefix has only wildcards there, so it matches every id."""
+        if self.length is not None:
+            return ("\x01" * self.length, "\x02" * self.length)
+        return ("\x01", "\x02\x03")
 
-# Two ids no policy names literally, of two lengths: a pattern matching both after a prefix has
-# only wildcards there, so it matches every non-empty id.
-_PROBES = ("\x01", "\x02\x03")
 
 # A wildcard token in a parsed pattern; every other token is literal text.
 _STAR = "\x00*"
@@ -228,7 +235,7 @@ class Pattern:
         """Whether the pattern matches every ARN ``resource`` can be (None: some, or unknown)."""
         results: list[Tri] = []
         for prefix in resource.prefixes:
-            probes = [self.matches(prefix + probe, context, reasons) for probe in _PROBES]
+            probes = [self.matches(prefix + probe, context, reasons) for probe in resource.probes]
             if None in probes:
                 return None
             if all(probes):
@@ -236,7 +243,9 @@ class Pattern:
                 continue
             literal = self.prefix == self.text  # no wildcard and no variable
             if literal:
-                may = self.text.startswith(prefix) and len(self.text) > len(prefix)
+                rest = len(self.text) - len(prefix)
+                fits = rest == resource.length if resource.length is not None else rest > 0
+                may = self.text.startswith(prefix) and fits
             else:
                 may = self.prefix.startswith(prefix) or prefix.startswith(self.prefix)
             results.append(None if may else False)

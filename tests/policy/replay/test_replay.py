@@ -446,3 +446,25 @@ def test_a_launch_needs_the_instance_its_event_does_not_name(lake, con):
     assert [(r.action, r.resource_arn, r.unnamed_type) for r in result.refused] == [
         ("ec2:RunInstances", None, "instance")
     ]
+
+
+@pytest.mark.parametrize(
+    ("resource", "refused", "unknown"),
+    [
+        ("arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/orders/db", 8, 0),
+        ("arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/orders/db-??????", 0, 0),
+        ("arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/orders/*", 0, 0),
+        ("arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/orders/db-a*", 0, 8),
+    ],
+)
+def test_a_secret_named_by_its_name_carries_its_unknown_random_suffix(
+    lake, con, resource, refused, unknown
+):
+    lambda_role = "arn:aws:iam::111122223333:role/service-role/orders-processor-role"
+    policy = allow("secretsmanager:GetSecretValue", resource)
+
+    result = replay(Lake(lake), lambda_role, [("secret", policy)], con=con)
+
+    secret_calls = [r for r in result.refused if r.action == "secretsmanager:GetSecretValue"]
+    assert sum(r.calls for r in secret_calls) == refused
+    assert sum(u.calls for u in result.unknown if u.action.startswith("secretsmanager")) == unknown
