@@ -34,7 +34,12 @@ def sample_queries(spark, lake):
     for key, value in spark.conf.getAll.items():
         if spark.conf.isModifiable(key):
             session.conf.set(key, value)
-    return spark_query.SparkQueries(lake, session)
+    queries = spark_query.SparkQueries(lake, session)
+    # pyspark makes the session that last called createDataFrame the active one, which the
+    # CLI's spark_session() joins: give that back to the test session, so that a CLI test's
+    # views() never replaces these.
+    spark.createDataFrame([], "x int")
+    return queries
 
 
 @pytest.fixture(scope="module")
