@@ -75,10 +75,26 @@ def proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
 
 @pytest.fixture(scope="session")
 def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """sample_logs/ ingested with its IAM snapshots, built once: tests only read it."""
+    """sample_logs/ ingested with its IAM snapshots, built once per run: tests only read it.
+
+    Under xdist the workers share one (the first to ask builds it, holding a lock the others
+    wait on): each building its own cost every worker an ingest and two IAM loads."""
+    import fcntl
+    import shutil
+
     from tests.goldens import sample_lake as build
 
-    return build(tmp_path_factory.mktemp("sample"))
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "sample-shared"
+    root.mkdir(exist_ok=True)
+    lake, built = root / "lake", root / "built"
+    with (root / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.exists():
+            shutil.rmtree(lake, ignore_errors=True)  # what a failed build left
+            build(root)
+            built.touch()
+    return lake
 
 
 @pytest.fixture(autouse=True)

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from tests.given import SAMPLE_LOGS
+import pytest
+
+from tests.given import SAMPLE_LOGS, Cli
+
+# The two tests of the demo's output read one run of it (the whole flow through the emulator:
+# ~10 s); one worker runs both, so it runs once.
+pytestmark = [pytest.mark.xdist_group("demo")]
 
 
-def test_the_demo_ingests_sample_logs_through_s3_and_a_second_run_finds_nothing_new(cli, lake_dir):
-    result = cli("demo", "--lake", lake_dir, "--sample-logs", SAMPLE_LOGS)
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """One ``trailwise demo`` of sample_logs: its lake and its result."""
+    lake_dir = tmp_path_factory.mktemp("demo") / "lake"
+    return lake_dir, Cli()("demo", "--lake", lake_dir, "--sample-logs", SAMPLE_LOGS)
+
+
+def test_the_demo_ingests_sample_logs_through_s3_and_a_second_run_finds_nothing_new(cli, demo_run):
+    lake_dir, result = demo_run
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "S3 emulator at http://127.0.0.1:" in out
@@ -30,8 +43,8 @@ def test_the_demo_ingests_sample_logs_through_s3_and_a_second_run_finds_nothing_
     assert "github-actions-deploy" in (lake_dir.parent / "demo-report.html").read_text("utf-8")
 
 
-def test_the_demo_ends_with_the_payoff_policy_suggestion_diff_and_trust(cli, lake_dir):
-    out = cli("demo", "--lake", lake_dir, "--sample-logs", SAMPLE_LOGS).stdout
+def test_the_demo_ends_with_the_payoff_policy_suggestion_diff_and_trust(demo_run):
+    out = demo_run[1].stdout
     suggestion = out.split("== trailwise policy suggest")[1].split("== trailwise policy diff")[0]
     assert '"Action": "iam:PassRole"' in suggestion
     assert "iam:PassedToService" in suggestion

@@ -13,6 +13,10 @@ from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.policy.bulk import INDEX_COLUMNS, bulk
 from trailwise.pipeline.policy.diff import diff
 
+# One worker runs the module: its module fixture (a lake, and what is asked of it) is built once,
+# not once on each xdist worker.
+pytestmark = [pytest.mark.xdist_group("bulk")]
+
 
 @pytest.fixture(scope="module")
 def everything(sample_lake, tmp_path_factory):

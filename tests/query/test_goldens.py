@@ -8,6 +8,10 @@ import pytest
 
 from tests.goldens import CASES, answers, path_of
 
+# One worker runs the module: its module fixture (a lake, and what is asked of it) is built once,
+# not once on each xdist worker.
+pytestmark = [pytest.mark.xdist_group("goldens")]
+
 
 @pytest.fixture(scope="module")
 def current(sample_lake):

@@ -10,6 +10,10 @@ import pytest
 from tests.given import REALDATA, an_event, given_delivery_file
 from trailwise.pipeline import api
 
+# One worker runs the module: its module fixture (a lake, and what is asked of it) is built once,
+# not once on each xdist worker.
+pytestmark = [pytest.mark.xdist_group("identity-paths")]
+
 PROD = "111122223333"
 DEV = "444455556666"
 STRANGER = "210987654321"

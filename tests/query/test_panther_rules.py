@@ -23,6 +23,10 @@ from tests.given import REALDATA
 from trailwise.pipeline import api
 from trailwise.pipeline.decode import parse_time
 
+# One worker runs the module: its module fixture (a lake, and what is asked of it) is built once,
+# not once on each xdist worker.
+pytestmark = [pytest.mark.xdist_group("panther")]
+
 PANTHER = REALDATA / "panther-analysis" / "panther_cloudtrail_test_events.ndjson"
 STRATUS = REALDATA / "stratus-red-team"
 RULES = "rules/aws_cloudtrail_rules/"
@@ -36,6 +40,7 @@ USED = (
     RULES + "aws_unauthorized_api_call.yml",
     COMPROMISED_ROOT,
 )
+
 VICTIM = "493859302102"
 
 

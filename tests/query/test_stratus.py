@@ -20,6 +20,10 @@ import pytest
 from tests.given import REALDATA
 from trailwise.pipeline import api
 
+# One worker runs the module: its module fixture (a lake, and what is asked of it) is built once,
+# not once on each xdist worker.
+pytestmark = [pytest.mark.xdist_group("stratus")]
+
 STRATUS = REALDATA / "stratus-red-team"
 CONSOLE_LOGIN = "aws.initial-access.console-login-without-mfa"
 

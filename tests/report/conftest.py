@@ -74,6 +74,14 @@ def hostile_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "lake"
 
 
+@pytest.fixture(scope="session")
+def hostile_page(hostile_lake: Path) -> Path:
+    """The hostile lake's report page, written once for the tests that open it."""
+    path = hostile_lake.parent / "report.html"
+    path.write_text(render_html(build(hostile_lake)), encoding="utf-8")
+    return path
+
+
 @dataclass
 class Opened:
     """A page opened in the browser, and what it tried that it should not have."""

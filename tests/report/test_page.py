@@ -6,7 +6,6 @@ import pytest
 
 from tests.report.conftest import SCRIPT_AGENT, SCRIPT_USER
 from trailwise.pipeline import api
-from trailwise.pipeline.report import build, render_html
 
 pytestmark = [pytest.mark.xdist_group("browser")]
 
@@ -129,24 +128,16 @@ def test_numbers_sort_as_numbers(sample_opened):
     assert values == sorted(values) and len(set(values)) > 1
 
 
-def test_without_iam_snapshots_least_privilege_says_how_to_load_one(
-    open_page, hostile_lake, tmp_path
-):
-    path = tmp_path / "report.html"
-    path.write_text(render_html(build(hostile_lake)), encoding="utf-8")
-    page = open_page(path).page
+def test_without_iam_snapshots_least_privilege_says_how_to_load_one(open_page, hostile_page):
+    page = open_page(hostile_page).page
     text = page.locator("#least-privilege").inner_text()
     assert "holds no IAM snapshot" in text
     assert "trailwise iam load" in text
     assert "aws iam get-account-authorization-details" in text
 
 
-def test_markup_in_a_user_agent_or_a_principals_name_is_shown_as_text(
-    open_page, hostile_lake, tmp_path
-):
-    path = tmp_path / "report.html"
-    path.write_text(render_html(build(hostile_lake)), encoding="utf-8")
-    opened = open_page(path)
+def test_markup_in_a_user_agent_or_a_principals_name_is_shown_as_text(open_page, hostile_page):
+    opened = open_page(hostile_page)
     page = opened.page
     assert page.evaluate("window.pwned") is None
     assert opened.console_errors == [] and opened.blocked_requests == []

@@ -12,6 +12,8 @@ from tests.goldens import CASES, _plain, path_of
 from trailwise.pipeline import api
 from trailwise.pipeline.errors import QueryError
 from trailwise.pipeline.lake import Lake
+from trailwise.pipeline.query.named import run_named as duckdb_run_named
+from trailwise.pipeline.query.views import connect
 from trailwise.pipeline.spark import query as spark_query
 
 pytestmark = [pytest.mark.xdist_group("spark")]
@@ -22,15 +24,53 @@ def lake(sample_lake):
     return Lake(sample_lake)
 
 
+@pytest.fixture(scope="module")
+def sample_queries(spark, lake):
+    """The sample lake's views made once, as ``policy bulk --engine spark`` makes them
+    (:class:`SparkQueries`), in a session of their own: a child of the test session (same JVM,
+    same runtime settings) whose temp views no other test's ``views()`` can replace. Building
+    them for each golden case cost more than most of the cases themselves."""
+    session = spark.newSession()
+    for key, value in spark.conf.getAll.items():
+        if spark.conf.isModifiable(key):
+            session.conf.set(key, value)
+    queries = spark_query.SparkQueries(lake, session)
+    # pyspark makes the session that last called createDataFrame the active one, which the
+    # CLI's spark_session() joins: give that back to the test session, so that a CLI test's
+    # views() never replaces these.
+    spark.createDataFrame([], "x int")
+    return queries
+
+
+@pytest.fixture(scope="module")
+def duckdb_con(lake):
+    """One DuckDB connection of the sample lake for the types to compare with (the report asks
+    its queries the same way)."""
+    con = connect(lake)
+    yield con
+    con.close()
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_the_query_answers_on_spark_as_its_golden_and_in_duckdbs_types(spark, lake, case):
+def test_the_query_answers_on_spark_as_its_golden_and_in_duckdbs_types(
+    sample_queries, duckdb_con, lake, case
+):
     query, params = CASES[case]
-    table = spark_query.run_named(lake, query, params, spark)
+    table = sample_queries.named(query, params)
     # test_goldens' comparison, with nothing normalised beyond it: lists in their order, a
     # timestamp as its ISO text (naive stays naive, a zoned one carries +00:00), floats equal.
     expected = json.loads(path_of(case).read_text())
     assert [_plain(row) for row in table.to_pylist()] == expected
-    assert table.schema == api.run_named(query, lake, params).schema
+    assert table.schema == duckdb_run_named(lake, query, params, duckdb_con).schema
+
+
+def test_the_golden_cases_views_are_the_ones_run_named_builds(spark, lake):
+    """The golden cases read views made once (``fresh_views=False``); the default path builds
+    them for the query, and answers as its golden too (one case of them)."""
+    query, params = CASES["used_actions-app-role"]
+    table = spark_query.run_named(lake, query, params, spark)
+    expected = json.loads(path_of("used_actions-app-role").read_text())
+    assert [_plain(row) for row in table.to_pylist()] == expected
 
 
 def test_a_parameter_error_is_the_same_one_line_error_on_both_engines(spark, lake):
