@@ -7,7 +7,8 @@ one account's identity policies
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
 
 1. a Deny that applies -> ``EXPLICIT_DENY`` (even when something else is unknown);
-2. else a Deny that may apply -> ``UNKNOWN``;
+2. else, when some Allow applies or may apply, a Deny that may apply -> ``UNKNOWN`` (without
+   any Allow the request is refused whatever the Denies do: step 5);
 3. else an Allow that applies -> ``ALLOWED``;
 4. else an Allow that may apply -> ``UNKNOWN``;
 5. else ``IMPLICIT_DENY``, with the Allow statements whose Action matched and why each missed.
