@@ -12,7 +12,6 @@ Nothing is written: the rows live in a temporary table of an in-memory connectio
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -41,7 +40,6 @@ _SEVERITY = {
     Outcome.IMPLICIT_DENY: 2,
 }
 _UNNAMED = sqlfile.load(_PACKAGE, "replay_unnamed")
-_VARIABLE = re.compile(r"\$\{[^}]*\}")
 _BATCH = 20_000
 _VERDICTS = pa.schema(
     [
@@ -141,8 +139,8 @@ def _add_unnamed(con: duckdb.DuckDBPyConnection, ask: evidence.Ask) -> None:
     In EC2, Glue and RDS each call needs every required resource type at once (RunInstances:
     the image, instance, network interface, security groups and subnet), and CloudTrail names
     only some. Without these rows, a policy lacking ``instance/*`` would replay as allowing the
-    calls it would refuse; with them, only a ``*`` statement allows them for certain, anything
-    else is unknown.
+    calls it would refuse; with them, a Resource covering every such resource in the account
+    and region allows, one that cannot match it refuses, any other is unknown (:func:`unnamed`).
     """
     for row in ask("replay_action_resources"):
         action = str(row["action"])
@@ -167,7 +165,7 @@ def request_resource(action: str, resource_arn: str | None) -> str | Unnamed | N
     its six random characters, unknown); ``*`` for an action without resource-level permissions
     (IAM then matches only ``*``); None when the event names none."""
     if resource_arn and res.secret_named_without_suffix(resource_arn):
-        return Unnamed("secret", (resource_arn + "-",), 6, "its random suffix: named by name")
+        return Unnamed("secret", (resource_arn + "-",), 6, "named without its ARN's random suffix")
     if resource_arn:
         return resource_arn
     info = catalogue.lookup(action)
@@ -180,18 +178,15 @@ def unnamed(action: str, type_name: str, principal_arn: str, region: str | None)
     """The resource of type ``type_name`` a call of ``action`` needs and its event does not
     name, known up to its first unknown part: in the principal's partition and account and the
     call's region (where RunInstances creates its instance)."""
-    partition, account = principal_arn.split(":")[1], principal_arn.split(":")[4]
-    known = {"${Partition}": partition, "${Account}": account, "${Region}": region or ""}
     info = catalogue.lookup(action)
-    formats = (
-        next(rt.arn_formats for rt in info.resource_types if rt.name == type_name) if info else ()
-    )
-    prefixes = []
-    for arn_format in formats:
-        filled = _VARIABLE.sub(lambda m: known.get(m.group(0), m.group(0)), arn_format)
-        cut = filled.find("${")
-        prefixes.append(filled if cut < 0 else filled[:cut])
-    return Unnamed(type_name, tuple(prefixes))
+    types = [rt for rt in info.resource_types if rt.name == type_name] if info else []
+    _, partition, _, _, account, _ = principal_arn.split(":", 5)
+    scoped = [
+        arn
+        for rt in types
+        for arn in res.scoped_wildcards(rt, partition, account, [region] if region else [])
+    ]
+    return Unnamed(type_name, tuple(arn.split("*", 1)[0] for arn in scoped))
 
 
 def _verdict(
