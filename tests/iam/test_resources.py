@@ -283,6 +283,26 @@ def test_a_denied_read_is_recorded_on_its_resource_and_counted(cli, account, lak
     assert json.loads(rows[0]["details"])["Errors"] == {"s3:GetBucketPolicy": "AccessDenied"}
 
 
+def test_a_denied_listing_is_one_row_for_what_it_would_have_listed(cli, account, lake_dir):
+    account.client("s3").create_bucket(Bucket=account.bucket("unseen"))
+    account.client("sqs").create_queue(QueueName="still-read")
+    host, port = account.endpoint.removeprefix("http://").split(":")
+    proxy = FaultProxy((host, int(port))).start()
+    try:
+        # ListBuckets is the loader's first GET (IAM, STS and SQS calls are POSTs)
+        proxy.inject("denied", "/")
+        result = account.load(cli, lake_dir, endpoint=proxy.url)
+    finally:
+        proxy.stop()
+    assert result.exit_code == 0, result.stderr
+    rows = api.run_sql(ROWS, lake_dir).to_pylist()
+    assert [(r["resource_arn"], r["error_code"]) for r in rows] == [
+        ("arn:aws:s3:::*", "AccessDenied"),
+        (f"arn:aws:sqs:us-east-1:{account.account_id}:still-read", None),
+    ]
+    assert json.loads(rows[0]["details"]) == {"Errors": {"s3:ListAllMyBuckets": "AccessDenied"}}
+
+
 def test_only_the_regions_asked_for_are_read_but_every_bucket_is(cli, account, lake_dir):
     dublin = account.bucket("dublin")
     account.client("s3").create_bucket(
