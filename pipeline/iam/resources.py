@@ -202,7 +202,9 @@ class _Reader:
         return value
 
     def entries(self, data: Mapping[str, Any], key: str) -> list[tuple[str, Mapping[str, Any]]]:
-        value = data.get(key) or []
+        value = data.get(key)
+        if value is None:
+            return []
         if not isinstance(value, list):
             raise self.fail(f"{key} is a {type(value).__name__}, not a list")
         out = []

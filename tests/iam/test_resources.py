@@ -365,11 +365,30 @@ def test_a_capture_of_resources_alone_leaves_the_principals_of_the_account_in_vi
     ).to_pylist() == [{"resource_arn": "arn:aws:s3:::prod-logs", "policy": None}]
 
 
-def test_a_malformed_capture_file_is_one_error_line_naming_the_file(cli, tmp_path, lake_dir):
-    broken = given_a_capture_file(tmp_path, ResourcePolicies=[{"Service": "s3"}])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"ResourcePolicies": [{"Service": "s3"}]}, "ResourcePolicies[0] has no AccountId"),
+        (
+            {"ResourcePolicies": [{"Service": "ec2", "AccountId": "111122223333"}]},
+            "ResourcePolicies[0].Service 'ec2' is not one of s3, kms, sqs, sns, lambda, "
+            "secretsmanager, ecr",
+        ),
+        ({"IdentityProviders": {}}, "IdentityProviders is a dict, not a list"),
+        (
+            {"IdentityProviders": [{"Arn": "arn:aws:iam::111122223333:saml-provider/x"}]},
+            "IdentityProviders[0] has no Kind",
+        ),
+        ({"Accounts": ["444455556666"]}, "entries name accounts not in Accounts: 111122223333"),
+    ],
+)
+def test_a_malformed_capture_file_is_one_error_line_naming_the_file_and_entry(
+    cli, tmp_path, lake_dir, overrides, message
+):
+    broken = given_a_capture_file(tmp_path, **overrides)
     result = cli("iam", "load", broken, "--lake", lake_dir)
     assert result.exit_code == 1
-    assert result.stderr.strip() == f"error: {broken}: ResourcePolicies[0] has no AccountId"
+    assert result.stderr.strip() == f"error: {broken}: {message}"
     assert not manifests(Lake(lake_dir))
 
 
