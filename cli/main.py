@@ -483,34 +483,68 @@ def iam_load(
         str | None, typer.Option(help="Assume this role first (--from-aws).")
     ] = None,
     endpoint_url: Annotated[
-        str | None, typer.Option(help="IAM/STS endpoint (--from-aws; emulators).")
+        str | None, typer.Option(help="AWS endpoint of every service (--from-aws; emulators).")
+    ] = None,
+    region: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--region",
+            help="Region whose resource policies to read (--from-aws; repeatable) "
+            "[default: the session's region].",
+        ),
+    ] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option(help="Also write what --from-aws read to this capture file (JSON)."),
     ] = None,
     captured_at: Annotated[
         str | None, typer.Option(help="When the snapshot was taken [default: now].")
     ] = None,
     fmt: FormatOpt = SummaryFormat.text,
 ) -> None:
-    """Load an IAM snapshot (one or several accounts) and the permissions it grants."""
+    """Load an IAM snapshot (one or several accounts) and the permissions it grants.
+
+    FILE is authorization details or a capture file (resource policies and identity providers,
+    as --save writes it); --from-aws reads all of it from the account.
+    """
     with reporting():
         lake = open_lake(lake, catalog, catalog_uri, namespace)
         if not from_aws and (profile or role_arn or endpoint_url):
             raise api.UsageError("--profile, --role-arn and --endpoint-url go with --from-aws")
         aws = api.S3Config(endpoint_url, profile, None, role_arn) if from_aws else None
-        result = api.iam_load(file, lake, parse_when(captured_at), aws)
+        result = api.iam_load(file, lake, parse_when(captured_at), aws, region or (), save)
     if fmt is SummaryFormat.json:
         echo_json(result.to_dict())
         return
+    _print_iam_load(result)
+
+
+def _print_iam_load(result: Any) -> None:
     verb = "loaded" if result.is_new else "already in the lake:"
+    rows = result.rows
     typer.echo(
         f"{verb} snapshot {result.snapshot_id} of {', '.join(result.accounts)} "
         f"captured {result.captured_at}"
         + (
-            f": {result.rows['principals']} principals, {result.rows['policies']} policies, "
-            f"{result.rows['grants']:,} granted actions"
+            f": {rows['principals']} principals, {rows['policies']} policies, "
+            f"{rows['grants']:,} granted actions"
             if result.is_new
             else ""
         )
     )
+    if result.is_new and "resource_policies" in rows:
+        errors = result.resource_errors
+        unread = (
+            f"; {sum(errors.values())} unreadable ("
+            + ", ".join(f"{code} {n}" for code, n in errors.items())
+            + ")"
+            if errors
+            else ""
+        )
+        typer.echo(
+            f"  {rows['resource_policies']} resources, "
+            f"{rows['identity_providers']} identity providers{unread}"
+        )
 
 
 permissions_app = typer.Typer(
@@ -518,6 +552,26 @@ permissions_app = typer.Typer(
 )
 app.add_typer(permissions_app, name="permissions")
 app.add_typer(policy_app, name="policy")
+
+
+@permissions_app.command("load")
+def permissions_load(
+    account_id: Annotated[
+        str | None, typer.Option(help="The account read: scopes each read to its ARNs.")
+    ] = None,
+    region: Annotated[
+        list[str] | None,
+        typer.Option("--region", help="Regions read (repeatable) [default: every region]."),
+    ] = None,
+) -> None:
+    """Print the least-privilege IAM policy for 'trailwise iam load --from-aws'.
+
+    The IAM reads (authorization details, SAML and OIDC providers) and the List/Get calls of
+    the resource policies of S3, KMS, SQS, SNS, Lambda, Secrets Manager and ECR.
+    """
+    with reporting():
+        policy = api.load_permissions(account_id, region or ())
+    sys.stdout.write(json.dumps(policy, indent=2) + "\n")
 
 
 @permissions_app.command("ingest")

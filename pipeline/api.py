@@ -39,6 +39,7 @@ __all__ = [
     "ingest",
     "ingest_permissions",
     "list_queries",
+    "load_permissions",
     "policy_bulk",
     "policy_diff",
     "policy_suggest",
@@ -156,15 +157,32 @@ def iam_load(
     lake: LakeLike = None,
     captured_at: datetime | None = None,
     aws: S3Config | None = None,
+    regions: Sequence[str] = (),
+    save: str | Path | None = None,
 ) -> Any:
-    """Load an ``aws iam get-account-authorization-details`` file, or fetch it with ``aws``."""
+    """Load an ``aws iam get-account-authorization-details`` file or a capture file, or read
+    the account with ``aws`` (authorization details, the resource policies of ``regions``,
+    identity providers), writing what it read to ``save`` if given; see
+    :func:`trailwise.pipeline.iam.store.load_into_lake`."""
     from trailwise.pipeline.iam.store import load_into_lake
 
     if (path is None) == (aws is None):
         raise UsageError("give either a snapshot FILE or --from-aws")
+    if aws is None and (regions or save is not None):
+        raise UsageError("--region and --save go with --from-aws")
     return load_into_lake(
-        as_lake(lake), Path(path).expanduser() if path is not None else None, captured_at, aws
+        as_lake(lake),
+        Path(path).expanduser() if path is not None else None,
+        captured_at,
+        aws,
+        regions,
+        Path(save) if save is not None else None,
     )
+
+
+def load_permissions(account_id: str | None = None, regions: Sequence[str] = ()) -> dict[str, Any]:
+    """The IAM policy ``iam load --from-aws`` needs; see :func:`permissions.load_policy`."""
+    return permissions.load_policy(account_id, regions)
 
 
 def ingest_permissions(

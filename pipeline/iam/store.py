@@ -8,7 +8,9 @@ with the latest capture time (:func:`latest_tables`).
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,16 +19,21 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from trailwise.pipeline.errors import UsageError
-from trailwise.pipeline.iam import observable
+from trailwise.pipeline.errors import SnapshotError, UsageError
+from trailwise.pipeline.iam import fetch, observable, resources
+from trailwise.pipeline.iam.builder import Builder
 from trailwise.pipeline.iam.expand import expand_all
+from trailwise.pipeline.iam.fields import utc
 from trailwise.pipeline.iam.model import Snapshot
+from trailwise.pipeline.iam.resources import Capture
 from trailwise.pipeline.iam.snapshot import load_authorization_details, load_file
 from trailwise.pipeline.iam.tables import to_tables
 from trailwise.pipeline.lake import Lake
 from trailwise.pipeline.mapping import action_info
 
-FORMAT_VERSION = 1
+# 2: snapshots may hold resource_policies and identity_providers (manifest resource_accounts).
+FORMAT_VERSION = 2
+AUTHORIZATION_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 TABLES = (
     "principals",
     "groups",
@@ -69,6 +76,7 @@ class IamLoadResult:
     is_new: bool
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    resource_errors: dict[str, int] = field(default_factory=dict)  # error code -> resources
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,25 +117,37 @@ def load_into_lake(
     path: Path | None = None,
     captured_at: datetime | None = None,
     aws: Any = None,
+    regions: Sequence[str] = (),
+    save: Path | None = None,
 ) -> IamLoadResult:
-    """Load one authorization-details file (one or several accounts), or with ``aws`` (an
-    :class:`~trailwise.pipeline.s3.S3Config`) fetch the caller's account, into the lake."""
+    """Load one authorization-details file (one or several accounts) or capture file, or with
+    ``aws`` (an :class:`~trailwise.pipeline.sources.s3.S3Config`) read the caller's account
+    (its authorization details, and the resource policies and identity providers of
+    ``regions``: see :func:`fetch.fetch_capture`) into the lake; ``save`` writes what was read
+    as a capture file first, to load offline later."""
     started = time.perf_counter()
-    when = captured_at or datetime.now(UTC)
+    capture: Capture | None
     if aws is not None:
         source = f"aws:{aws.role_arn or aws.profile or 'default credentials'}"
-        snapshot = load_authorization_details(fetch_from_aws(aws), source, when)
+        document = fetch.fetch_capture(aws, regions)
+        if save is not None:
+            _save(save, document)
+        when = captured_at or datetime.fromisoformat(document["CapturedAt"])
+        snapshot, capture = snapshot_of_capture(document, source, when)
     elif path is not None:
         source = str(path)
-        snapshot = load_file(path, captured_at=when)
+        snapshot, capture = load_any_file(path, captured_at)
+        when = snapshot.captured_at or datetime.now(UTC)
     else:
         raise UsageError("give a snapshot FILE or --from-aws")
+    accounts = {p.account_id for p in snapshot.principals}
     result = IamLoadResult(
         snapshot_id=snapshot.snapshot_id,
         source=source,
-        accounts=sorted({p.account_id for p in snapshot.principals}),
+        accounts=sorted(accounts | set(capture.accounts if capture else ())),
         captured_at=when.isoformat(),
         is_new=True,
+        resource_errors=capture.errors() if capture else {},
     )
     lake.create()
     with lake.lock():
@@ -141,9 +161,13 @@ def load_into_lake(
             return result
         tables = to_tables(snapshot)
         tables["grants"] = grants_table(snapshot)
+        names: tuple[str, ...] = TABLES
+        if capture is not None:
+            tables.update(resources.to_tables(capture, snapshot.snapshot_id, when))
+            names += resources.TABLES
         # The manifest is written last: a snapshot without one is a load that died, whose
         # files the next load of it overwrites, and which no reader sees.
-        for name in TABLES:
+        for name in names:
             lake.store.write_parquet(
                 tables[name], lake.store.uri(f"{folder}/{name}.parquet"), compression="zstd"
             )
@@ -152,7 +176,10 @@ def load_into_lake(
             "format_version": FORMAT_VERSION,
             "snapshot_id": snapshot.snapshot_id,
             "captured_at": result.captured_at,
-            "accounts": result.accounts,
+            "accounts": sorted(accounts),
+            # Accounts whose resource policies and providers this snapshot holds in full
+            # (format 1 snapshots hold none).
+            "resource_accounts": list(capture.accounts) if capture else [],
             "source": result.source,
             "rows": result.rows,
         }
@@ -162,6 +189,58 @@ def load_into_lake(
         observable.table(lake)  # computed once per mapping version, for the queries
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _save(path: Path, document: dict[str, Any]) -> None:
+    """Write a capture file whole (temp file + rename): a half-written one never stands."""
+    target = path.expanduser()
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+        partial.replace(target)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def load_any_file(path: Path, captured_at: datetime | None) -> tuple[Snapshot, Capture | None]:
+    """An authorization-details file or a capture file, told apart by shape.
+
+    Raises:
+        SnapshotError: the file cannot be read, is not JSON, or has neither shape.
+    """
+    try:
+        data = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise SnapshotError(f"cannot read IAM snapshot {path}: {exc.strerror or exc}") from exc
+    except orjson.JSONDecodeError as exc:
+        raise SnapshotError(f"{path} is not JSON: {exc}") from exc
+    if resources.is_capture(data):
+        when = captured_at
+        if when is None and data.get("CapturedAt"):
+            try:
+                when = datetime.fromisoformat(str(data["CapturedAt"]))
+            except ValueError:
+                raise SnapshotError(f"{path}: CapturedAt is not a date") from None
+        return snapshot_of_capture(data, str(path), when or datetime.now(UTC))
+    if isinstance(data, dict) and not any(key in data for key in AUTHORIZATION_LISTS):
+        raise SnapshotError(
+            f"{path} is neither authorization details (UserDetailList, RoleDetailList, ...) "
+            f"nor a trailwise capture (ResourcePolicies, IdentityProviders)"
+        )
+    return load_file(path, captured_at=captured_at or datetime.now(UTC)), None
+
+
+def snapshot_of_capture(
+    data: dict[str, Any], source: str, when: datetime
+) -> tuple[Snapshot, Capture]:
+    """The IAM snapshot and the resource capture of one capture document, under one id."""
+    capture = resources.read_capture(data, source)
+    details = data.get("AuthorizationDetails")
+    if details is None:
+        snapshot = Builder(source).build("", utc(when))
+    else:
+        snapshot = load_authorization_details(details, source, when)
+    return dataclasses.replace(snapshot, snapshot_id=resources.content_id(data)), capture
 
 
 def manifests(lake: Lake) -> list[dict[str, Any]]:
@@ -183,8 +262,26 @@ def latest(lake: Lake) -> pa.Table:
     for manifest in manifests(lake):
         for account in manifest["accounts"]:
             chosen[account] = manifest["snapshot_id"]
-        # AWS managed policies (account "aws") come from the newest snapshot of all.
-        chosen["aws"] = manifest["snapshot_id"]
+        # AWS managed policies (account "aws") come from the newest snapshot of all that
+        # holds authorization details (a capture of resource policies alone holds none).
+        if manifest["accounts"]:
+            chosen["aws"] = manifest["snapshot_id"]
+    return _chosen_table(chosen)
+
+
+def latest_resources(lake: Lake) -> pa.Table:
+    """(snapshot_id, account_id) of the latest snapshot holding each account's resource
+    policies and identity providers: chosen apart from :func:`latest`, so that a capture of
+    resources alone does not hide the account's principals, nor an older authorization-details
+    file its resources."""
+    chosen: dict[str, str] = {}
+    for manifest in manifests(lake):
+        for account in manifest.get("resource_accounts", []):
+            chosen[account] = manifest["snapshot_id"]
+    return _chosen_table(chosen)
+
+
+def _chosen_table(chosen: dict[str, str]) -> pa.Table:
     return pa.table(
         {"snapshot_id": list(chosen.values()), "account_id": list(chosen.keys())},
         schema=pa.schema([("snapshot_id", pa.string()), ("account_id", pa.string())]),
@@ -207,36 +304,3 @@ def require_snapshot(lake: Lake) -> None:
 
 def table_files(lake: Lake, name: str, snapshot_ids: list[str]) -> list[str]:
     return [lake.store.uri(f"{IAM_KEY}/{sid}/{name}.parquet") for sid in sorted(set(snapshot_ids))]
-
-
-def fetch_from_aws(config: Any) -> dict[str, Any]:
-    """``get-account-authorization-details`` of the caller's account, every page, as the CLI
-    prints it (one document, dates as ISO text)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from trailwise.pipeline.errors import SourceError
-    from trailwise.pipeline.sources.s3 import aws_session, error_code
-
-    client = aws_session(config, "trailwise-iam-snapshot").client(
-        "iam", endpoint_url=config.endpoint_url
-    )
-    doc: dict[str, list[Any]] = {
-        "UserDetailList": [],
-        "GroupDetailList": [],
-        "RoleDetailList": [],
-        "Policies": [],
-    }
-    try:
-        for page in client.get_paginator("get_account_authorization_details").paginate():
-            for key, items in doc.items():
-                items.extend(page.get(key, []))
-    except ClientError as exc:
-        raise SourceError(
-            f"iam:GetAccountAuthorizationDetails failed: {error_code(exc)}",
-            hint="the caller needs iam:GetAccountAuthorizationDetails",
-        ) from None
-    except BotoCoreError as exc:
-        raise SourceError(f"cannot reach IAM: {exc}") from None
-    # Round-trip through JSON: datetimes become ISO text, as in the CLI's output.
-    result: dict[str, Any] = orjson.loads(orjson.dumps(doc, default=str))
-    return result

@@ -1,7 +1,10 @@
-"""The least-privilege IAM policy trailwise's own ingest job needs: we practise what we preach."""
+"""The least-privilege IAM policies trailwise itself needs (its ingest job, its IAM loader): we
+practise what we preach."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,3 +162,81 @@ def ingest_policy(
     }
     _catalogue_check(actions_of(reader) + actions_of(caller))
     return {"CallerPolicy": caller, "RolePolicy": reader}
+
+
+# What ``iam load --from-aws`` calls beyond the authorization details (pipeline/iam/fetch.py):
+# (statement id, actions, resource pattern after "arn:aws:"; {r} region, {a} account).
+# sts:GetCallerIdentity needs no permission.
+_LOAD_READS: list[tuple[str, list[str], str]] = [
+    (
+        "ReadBucketPolicies",
+        [
+            "s3:GetBucketLocation",
+            "s3:GetBucketOwnershipControls",
+            "s3:GetBucketPolicy",
+            "s3:GetBucketPublicAccessBlock",
+        ],
+        "s3:::*",
+    ),
+    ("ReadKeyPolicies", ["kms:DescribeKey", "kms:GetKeyPolicy"], "kms:{r}:{a}:key/*"),
+    ("ReadQueuePolicies", ["sqs:GetQueueAttributes"], "sqs:{r}:{a}:*"),
+    ("ReadTopicPolicies", ["sns:GetTopicAttributes"], "sns:{r}:{a}:*"),
+    ("ReadFunctionPolicies", ["lambda:GetPolicy"], "lambda:{r}:{a}:function:*"),
+    (
+        "ReadSecretPolicies",
+        ["secretsmanager:GetResourcePolicy"],
+        "secretsmanager:{r}:{a}:secret:*",
+    ),
+    (
+        "ReadRepositoryPolicies",
+        ["ecr:DescribeRepositories", "ecr:GetRepositoryPolicy"],
+        "ecr:{r}:{a}:repository/*",
+    ),
+    ("ReadOidcProviders", ["iam:GetOpenIDConnectProvider"], "iam::{a}:oidc-provider/*"),
+]
+# Listing calls take no resource narrower than "*".
+_LOAD_LISTS = [
+    "iam:GetAccountAuthorizationDetails",
+    "iam:ListOpenIDConnectProviders",
+    "iam:ListSAMLProviders",
+    "kms:ListKeys",
+    "lambda:ListFunctions",
+    "s3:ListAllMyBuckets",
+    "secretsmanager:ListSecrets",
+    "sns:ListTopics",
+    "sqs:ListQueues",
+]
+
+
+def load_policy(account_id: str | None = None, regions: Sequence[str] = ()) -> dict[str, Any]:
+    """The identity policy for ``trailwise iam load --from-aws``: the authorization details,
+    the identity providers, and each service's List and Get calls of its resource policies.
+
+    With ``account_id`` and ``regions`` each Get is limited to that account's and those
+    regions' ARNs (S3 bucket ARNs name neither: every bucket is read); otherwise ``*`` stands
+    in. A KMS key policy must also let the caller read it (the default key policy delegates
+    to IAM, so this policy suffices there).
+
+    Raises:
+        UsageError: the account id is not 12 digits.
+    """
+    if account_id is not None and not re.fullmatch(r"\d{12}", account_id):
+        raise UsageError(f"--account-id {account_id!r} is not a 12-digit account id")
+    account = account_id or "*"
+    chosen = sorted(set(regions)) or ["*"]
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ListAccount", "Effect": "Allow", "Action": _LOAD_LISTS, "Resource": "*"}
+    ]
+    for sid, actions, pattern in _LOAD_READS:
+        arns = sorted({f"arn:aws:{pattern.format(r=r, a=account)}" for r in chosen})
+        statements.append(
+            {
+                "Sid": sid,
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": arns[0] if len(arns) == 1 else arns,
+            }
+        )
+    policy = {"Version": "2012-10-17", "Statement": statements}
+    _catalogue_check(actions_of(policy))
+    return policy

@@ -40,7 +40,7 @@ import pyarrow as pa
 
 from trailwise.pipeline import sqlfile
 from trailwise.pipeline.errors import UsageError
-from trailwise.pipeline.iam import observable, store
+from trailwise.pipeline.iam import observable, resources, store
 from trailwise.pipeline.lake import (
     ACTIONS_TABLE,
     AGGREGATED_TABLE,
@@ -244,6 +244,7 @@ def init_sql(lake: Lake) -> tuple[str, ConnectResult]:
         script.rows("_aggregated_api_actions", aggregated_api_actions(con))
         script.view("aggregated_use", _library_sql("aggregated_use"))
         _iam(script, lake)
+        _iam_resources(script, lake)
         result.views = script.names
         return script.text(), result
     finally:
@@ -274,6 +275,28 @@ def _iam(script: _Script, lake: Lake) -> None:
         "_iam_policies_all", f"select *\nfrom read_parquet({files}, hive_partitioning = false)"
     )
     script.view("iam_policies", _library_sql("iam_policies"))
+
+
+def _iam_resources(script: _Script, lake: Lake) -> None:
+    """The views of :func:`.views._iam_resource_views`: always there, empty without a snapshot
+    that holds them."""
+    latest = store.latest_resources(lake)
+    script.comment("IAM resource policies and identity providers: the latest of each account")
+    script.rows("_iam_resources_latest", latest)
+    chosen = latest.column("snapshot_id").to_pylist()
+    for name in resources.TABLES:
+        files = store.table_files(lake, name, chosen)
+        if not files:
+            schema = resources.SCHEMAS[name]
+            types = [str(t) for t in script.con.from_arrow(schema.empty_table()).types]
+            nulls = (f"cast(null as {t}) as {f.name}" for f, t in zip(schema, types, strict=True))
+            script.view(f"iam_{name}", f"select {', '.join(nulls)} limit 0")
+            continue
+        script.view(
+            f"iam_{name}",
+            f"select rows.*\nfrom read_parquet({_file_list(files)}, hive_partitioning = false)"
+            " as rows\nsemi join _iam_resources_latest using (snapshot_id, account_id)",
+        )
 
 
 def write_init_file(lake: Lake, output: Path | None = None) -> ConnectResult:

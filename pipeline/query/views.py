@@ -2,7 +2,8 @@
 
 ``events`` (one row per event), ``event_actions`` (the IAM actions each event exercised),
 ``iam_actions`` (the IAM action catalogue) and, when IAM snapshots are loaded, ``iam_*`` over
-the latest snapshot of each account.
+the latest snapshot of each account; ``iam_resource_policies`` and ``iam_identity_providers``
+always (empty until a snapshot holds them).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pyarrow as pa
 
 from trailwise.pipeline import sqlfile
 from trailwise.pipeline.errors import UsageError
-from trailwise.pipeline.iam import observable, store
+from trailwise.pipeline.iam import observable, resources, store
 from trailwise.pipeline.lake import (
     ACTIONS_TABLE,
     AGGREGATED_TABLE,
@@ -70,6 +71,7 @@ def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
     con.from_arrow(catalogue_table()).create_view("iam_actions")
     _aggregated_use(con)
     _iam_views(con, lake)
+    _iam_resource_views(con, lake)
     return con
 
 
@@ -130,6 +132,22 @@ def _iam_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     policies = con.read_parquet(store.table_files(lake, "policies", every), hive_partitioning=False)
     policies.create_view("_iam_policies_all")
     con.sql(sqlfile.text("trailwise.pipeline.query", "iam_policies")).create_view("iam_policies")
+
+
+def _iam_resource_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """``iam_resource_policies`` and ``iam_identity_providers`` over the latest snapshot of each
+    account that holds them; always defined (empty without one), so that queries over them run
+    on lakes of older snapshots too."""
+    latest = store.latest_resources(lake)
+    chosen = con.from_arrow(latest)
+    chosen.create_view("_iam_resources_latest")
+    for name in resources.TABLES:
+        files = store.table_files(lake, name, latest.column("snapshot_id").to_pylist())
+        if not files:
+            con.from_arrow(resources.empty_table(name)).create_view(f"iam_{name}")
+            continue
+        rows = con.read_parquet(files, hive_partitioning=False)
+        rows.join(chosen, "snapshot_id, account_id", how="semi").create_view(f"iam_{name}")
 
 
 @lru_cache(maxsize=1)

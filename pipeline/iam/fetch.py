@@ -1,0 +1,459 @@
+"""Reading an account from AWS with boto3: authorization details, resource policies, providers.
+
+:func:`fetch_capture` returns the capture file form (see ``resources``). One resource that cannot
+be read (``AccessDenied``, deleted between its listing and its read) is an entry with that error
+code; a listing that fails is one entry whose ARN is the pattern it would have listed
+(``arn:aws:kms:eu-west-1:123456789012:key/*``). Neither stops the capture: only failing to reach
+IAM's authorization details at all does, because without them there is no snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from trailwise.pipeline.errors import SourceError, UsageError
+from trailwise.pipeline.iam.resources import capture_document
+
+# Error codes that mean "this resource has no such policy or setting": recorded as null, not as
+# an error. Lambda answers ResourceNotFoundException both for "no policy" and for a function
+# deleted since the listing; both become "no policy".
+_ABSENT = frozenset(
+    {
+        "NoSuchBucketPolicy",
+        "NoSuchPublicAccessBlockConfiguration",
+        "OwnershipControlsNotFoundError",
+        "RepositoryPolicyNotFoundException",
+    }
+)
+
+
+def fetch_authorization_details(session: Any, endpoint_url: str | None) -> dict[str, Any]:
+    """``get-account-authorization-details`` of the caller's account, every page, as the CLI
+    prints it (one document, dates as ISO text).
+
+    Raises:
+        SourceError: IAM cannot be reached or refuses the call.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from trailwise.pipeline.sources.s3 import error_code
+
+    client = session.client("iam", endpoint_url=endpoint_url)
+    doc: dict[str, list[Any]] = {
+        "UserDetailList": [],
+        "GroupDetailList": [],
+        "RoleDetailList": [],
+        "Policies": [],
+    }
+    try:
+        for page in client.get_paginator("get_account_authorization_details").paginate():
+            for key, items in doc.items():
+                items.extend(page.get(key, []))
+    except ClientError as exc:
+        raise SourceError(
+            f"iam:GetAccountAuthorizationDetails failed: {error_code(exc)}",
+            hint="the caller needs what 'trailwise permissions load' prints",
+        ) from None
+    except BotoCoreError as exc:
+        raise SourceError(f"cannot reach IAM: {exc}") from None
+    # Round-trip through JSON: datetimes become ISO text, as in the CLI's output.
+    result: dict[str, Any] = orjson.loads(orjson.dumps(doc, default=str))
+    return result
+
+
+def fetch_capture(config: Any, regions: Sequence[str] = ()) -> dict[str, Any]:
+    """The caller's account read whole, in the capture file form.
+
+    Args:
+        config: an :class:`~trailwise.pipeline.sources.s3.S3Config` (profile, role, endpoint).
+        regions: the regions whose KMS keys, queues, topics, functions, secrets and
+            repositories are read; empty: the session's region. S3 buckets are listed once
+            and every one is read, whatever its region (which its entry records).
+
+    Raises:
+        UsageError: no region given and the session has none.
+        SourceError: IAM's authorization details cannot be read.
+    """
+    from trailwise.pipeline.sources.s3 import aws_session
+
+    session = aws_session(config, "trailwise-iam-snapshot")
+    chosen = sorted(set(regions)) or ([session.region_name] if session.region_name else [])
+    if not chosen:
+        raise UsageError(
+            "no region to read resource policies in",
+            hint="give --region (repeatable) or set AWS_REGION / the profile's region",
+        )
+    when = datetime.now(UTC)
+    details = fetch_authorization_details(session, config.endpoint_url)
+    reader = _Reader(session, config.endpoint_url, chosen[0])
+    account = reader.account()
+    entries = reader.buckets()
+    for region in chosen:
+        entries += reader.regional(region)
+    return capture_document(details, [account], entries, reader.providers(), when)
+
+
+class _Reader:
+    """One account's reads, with a client per (service, region)."""
+
+    def __init__(self, session: Any, endpoint_url: str | None, home: str) -> None:
+        self.session = session
+        self.endpoint_url = endpoint_url
+        self.home = home
+        self.account_id = ""
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region or self.home)
+        if key not in self._clients:
+            self._clients[key] = self.session.client(
+                service, region_name=key[1], endpoint_url=self.endpoint_url
+            )
+        return self._clients[key]
+
+    def account(self) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.account_id = str(self.client("sts").get_caller_identity()["Account"])
+        except (BotoCoreError, ClientError) as exc:
+            raise SourceError(f"sts:GetCallerIdentity failed: {exc}") from None
+        return self.account_id
+
+    def entry(
+        self,
+        region: str | None,
+        service: str,
+        resource_type: str,
+        arn: str,
+        policy: str | None,
+        errors: dict[str, str],
+        details: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        facts = dict(details or {})
+        if errors:
+            facts["Errors"] = errors  # every failed read by operation; ErrorCode is the first
+        return {
+            "AccountId": self.account_id,
+            "Region": region,
+            "Service": service,
+            "ResourceType": resource_type,
+            "ResourceArn": arn,
+            "Policy": orjson.loads(policy) if policy else None,
+            "ErrorCode": next(iter(errors.values()), None),
+            "Details": facts,
+        }
+
+    def listing(
+        self,
+        out: list[dict[str, Any]],
+        where: tuple[str | None, str, str, str],
+        operation: str,
+        call: Callable[[], Iterable[Any]],
+    ) -> list[Any]:
+        """Every item ``call`` lists; a listing that fails is one error entry, not an abort."""
+        errors: dict[str, str] = {}
+        items = _attempt(errors, operation, call)
+        if errors:
+            region, service, resource_type, pattern = where
+            out.append(self.entry(region, service, resource_type, pattern, None, errors))
+        return items or []
+
+    def buckets(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        s3 = self.client("s3")
+        where = (None, "s3", "bucket", "arn:aws:s3:::*")
+        listed = self.listing(
+            out, where, "s3:ListAllMyBuckets", lambda: s3.list_buckets().get("Buckets", [])
+        )
+        for bucket in listed:
+            name = bucket["Name"]
+            errors: dict[str, str] = {}
+            location = _attempt(errors, "s3:GetBucketLocation", s3.get_bucket_location, Bucket=name)
+            region = None
+            if location is not None:
+                # us-east-1 answers null; the oldest buckets of eu-west-1 answer "EU".
+                constraint = location.get("LocationConstraint") or "us-east-1"
+                region = "eu-west-1" if constraint == "EU" else constraint
+            client = self.client("s3", region)
+            policy = _attempt(errors, "s3:GetBucketPolicy", client.get_bucket_policy, Bucket=name)
+            block = _attempt(
+                errors,
+                "s3:GetBucketPublicAccessBlock",
+                client.get_public_access_block,
+                Bucket=name,
+            )
+            ownership = _attempt(
+                errors,
+                "s3:GetBucketOwnershipControls",
+                client.get_bucket_ownership_controls,
+                Bucket=name,
+            )
+            details = {
+                "PublicAccessBlock": (block or {}).get("PublicAccessBlockConfiguration"),
+                "OwnershipControls": (ownership or {}).get("OwnershipControls", {}).get("Rules"),
+            }
+            out.append(
+                self.entry(
+                    region,
+                    "s3",
+                    "bucket",
+                    f"arn:aws:s3:::{name}",
+                    (policy or {}).get("Policy"),
+                    errors,
+                    details,
+                )
+            )
+        return out
+
+    def regional(self, region: str) -> list[dict[str, Any]]:
+        return [
+            *self.keys(region),
+            *self.queues(region),
+            *self.topics(region),
+            *self.functions(region),
+            *self.secrets(region),
+            *self.repositories(region),
+        ]
+
+    def _arn(self, region: str, service: str, rest: str) -> str:
+        return f"arn:aws:{service}:{region}:{self.account_id}:{rest}"
+
+    def keys(self, region: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        kms = self.client("kms", region)
+        where = (region, "kms", "key", self._arn(region, "kms", "key/*"))
+        for key in self.listing(
+            out, where, "kms:ListKeys", lambda: _pages(kms, "list_keys", "Keys")
+        ):
+            errors: dict[str, str] = {}
+            key_id = key["KeyId"]
+            meta = _attempt(errors, "kms:DescribeKey", kms.describe_key, KeyId=key_id)
+            policy = _attempt(
+                errors,
+                "kms:GetKeyPolicy",
+                kms.get_key_policy,
+                KeyId=key_id,
+                PolicyName="default",
+            )
+            info = (meta or {}).get("KeyMetadata", {})
+            details = {
+                name: info.get(name)
+                for name in ("KeyManager", "KeyState", "KeyUsage", "KeySpec", "MultiRegion")
+            }
+            arn = key.get("KeyArn") or self._arn(region, "kms", f"key/{key_id}")
+            out.append(
+                self.entry(region, "kms", "key", arn, (policy or {}).get("Policy"), errors, details)
+            )
+        return out
+
+    def queues(self, region: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        sqs = self.client("sqs", region)
+        where = (region, "sqs", "queue", self._arn(region, "sqs", "*"))
+        urls = self.listing(
+            out, where, "sqs:ListQueues", lambda: _pages(sqs, "list_queues", "QueueUrls")
+        )
+        for url in urls:
+            errors: dict[str, str] = {}
+            attributes = _attempt(
+                errors,
+                "sqs:GetQueueAttributes",
+                sqs.get_queue_attributes,
+                QueueUrl=url,
+                AttributeNames=["Policy"],
+            )
+            arn = self._arn(region, "sqs", url.rstrip("/").rsplit("/", 1)[-1])
+            policy = (attributes or {}).get("Attributes", {}).get("Policy")
+            out.append(self.entry(region, "sqs", "queue", arn, policy, errors))
+        return out
+
+    def topics(self, region: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        sns = self.client("sns", region)
+        where = (region, "sns", "topic", self._arn(region, "sns", "*"))
+        topics = self.listing(
+            out, where, "sns:ListTopics", lambda: _pages(sns, "list_topics", "Topics")
+        )
+        for topic in topics:
+            errors: dict[str, str] = {}
+            arn = topic["TopicArn"]
+            attributes = _attempt(
+                errors, "sns:GetTopicAttributes", sns.get_topic_attributes, TopicArn=arn
+            )
+            policy = (attributes or {}).get("Attributes", {}).get("Policy")
+            out.append(self.entry(region, "sns", "topic", arn, policy, errors))
+        return out
+
+    def functions(self, region: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        lam = self.client("lambda", region)
+        where = (region, "lambda", "function", self._arn(region, "lambda", "function:*"))
+        functions = self.listing(
+            out, where, "lambda:ListFunctions", lambda: _pages(lam, "list_functions", "Functions")
+        )
+        for function in functions:
+            errors: dict[str, str] = {}
+            arn = function["FunctionArn"]
+            policy = _attempt(
+                errors,
+                "lambda:GetPolicy",
+                lam.get_policy,
+                FunctionName=arn,
+                absent=frozenset({"ResourceNotFoundException"}),
+            )
+            out.append(
+                self.entry(region, "lambda", "function", arn, (policy or {}).get("Policy"), errors)
+            )
+        return out
+
+    def secrets(self, region: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        sm = self.client("secretsmanager", region)
+        where = (
+            region,
+            "secretsmanager",
+            "secret",
+            self._arn(region, "secretsmanager", "secret:*"),
+        )
+        secrets = self.listing(
+            out,
+            where,
+            "secretsmanager:ListSecrets",
+            lambda: _pages(sm, "list_secrets", "SecretList"),
+        )
+        for secret in secrets:
+            errors: dict[str, str] = {}
+            arn = secret["ARN"]
+            policy = _attempt(
+                errors,
+                "secretsmanager:GetResourcePolicy",
+                sm.get_resource_policy,
+                SecretId=arn,
+            )
+            out.append(
+                self.entry(
+                    region,
+                    "secretsmanager",
+                    "secret",
+                    arn,
+                    (policy or {}).get("ResourcePolicy"),
+                    errors,
+                )
+            )
+        return out
+
+    def repositories(self, region: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        ecr = self.client("ecr", region)
+        where = (region, "ecr", "repository", self._arn(region, "ecr", "repository/*"))
+        repositories = self.listing(
+            out,
+            where,
+            "ecr:DescribeRepositories",
+            lambda: _pages(ecr, "describe_repositories", "repositories"),
+        )
+        for repository in repositories:
+            errors: dict[str, str] = {}
+            name = repository["repositoryName"]
+            policy = _attempt(
+                errors,
+                "ecr:GetRepositoryPolicy",
+                ecr.get_repository_policy,
+                repositoryName=name,
+            )
+            out.append(
+                self.entry(
+                    region,
+                    "ecr",
+                    "repository",
+                    repository["repositoryArn"],
+                    (policy or {}).get("policyText"),
+                    errors,
+                )
+            )
+        return out
+
+    def providers(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        iam = self.client("iam")
+        errors: dict[str, str] = {}
+        saml = _attempt(errors, "iam:ListSAMLProviders", iam.list_saml_providers)
+        for provider in (saml or {}).get("SAMLProviderList", []):
+            created, valid_until = provider.get("CreateDate"), provider.get("ValidUntil")
+            out.append(_provider(provider["Arn"], "saml", None, created, valid_until, {}))
+        oidc = _attempt(
+            errors, "iam:ListOpenIDConnectProviders", iam.list_open_id_connect_providers
+        )
+        for provider in (oidc or {}).get("OpenIDConnectProviderList", []):
+            arn = provider["Arn"]
+            read: dict[str, str] = {}
+            got = _attempt(
+                read,
+                "iam:GetOpenIDConnectProvider",
+                iam.get_open_id_connect_provider,
+                OpenIDConnectProviderArn=arn,
+            )
+            out.append(_provider(arn, "oidc", got, (got or {}).get("CreateDate"), None, read))
+        # A listing that failed is one entry for the providers it would have listed.
+        for operation, code in errors.items():
+            kind = "saml" if "SAML" in operation else "oidc"
+            pattern = f"arn:aws:iam::{self.account_id}:{kind}-provider/*"
+            out.append(_provider(pattern, kind, None, None, None, {operation: code}))
+        return out
+
+
+def _provider(
+    arn: str,
+    kind: str,
+    got: dict[str, Any] | None,
+    created: Any,
+    valid_until: Any,
+    errors: dict[str, str],
+) -> dict[str, Any]:
+    return {
+        "Arn": arn,
+        "Kind": kind,
+        "Url": (got or {}).get("Url"),
+        "Audiences": sorted((got or {}).get("ClientIDList", [])),
+        "Thumbprints": sorted((got or {}).get("ThumbprintList", [])),
+        "CreatedAt": created,
+        "ValidUntil": valid_until,
+        "ErrorCode": next(iter(errors.values()), None),
+    }
+
+
+def _pages(client: Any, operation: str, key: str) -> list[Any]:
+    items: list[Any] = []
+    for page in client.get_paginator(operation).paginate():
+        items.extend(page.get(key, []))
+    return items
+
+
+def _attempt(
+    errors: dict[str, str],
+    operation: str,
+    call: Callable[..., Any],
+    absent: frozenset[str] = frozenset(),
+    **params: Any,
+) -> Any:
+    """``call(**params)``, or None with ``errors[operation]`` set to its error code (unless the code
+    says the thing read does not exist: then None alone, the resource simply has none)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from trailwise.pipeline.sources.s3 import error_code
+
+    try:
+        return call(**params)
+    except ClientError as exc:
+        code = error_code(exc)
+        if code not in _ABSENT | absent:
+            errors[operation] = code
+        return None
+    except BotoCoreError as exc:
+        errors[operation] = type(exc).__name__
+        return None
