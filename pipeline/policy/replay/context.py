@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trailwise.pipeline.policy import conditions as cond
+from trailwise.pipeline.timeutil import iso
 
 Values = tuple[str, ...]
 
@@ -96,9 +97,9 @@ def call_context(
     if row.get("has_tls"):
         known["aws:securetransport"] = ("true",)
     if flags.get("with_time") and row.get("request_time") is not None:
-        when = _utc(row["request_time"])
-        known["aws:currenttime"] = (when.strftime("%Y-%m-%dT%H:%M:%SZ"),)
-        known["aws:epochtime"] = (str(int(when.timestamp())),)
+        when: datetime = row["request_time"]  # the lake's times are naive UTC
+        known["aws:currenttime"] = (str(iso(when)),)
+        known["aws:epochtime"] = (str(int(when.replace(tzinfo=UTC).timestamp())),)
     if flags.get("with_user_agent") and row.get("user_agent") is not None:
         known["aws:useragent"] = (str(row["user_agent"]),)
     resource = row.get("resource_arn")
@@ -153,7 +154,7 @@ def _credentials(row: Mapping[str, Any], flags: Mapping[str, bool]) -> dict[str,
     if flags.get("with_session"):
         created = row.get("session_created_at")
         if created is not None:
-            out["aws:tokenissuetime"] = (_utc(created).strftime("%Y-%m-%dT%H:%M:%SZ"),)
+            out["aws:tokenissuetime"] = (str(iso(created)),)
         elif long_term:
             out["aws:tokenissuetime"] = ()
     if flags.get("with_identity"):
@@ -204,7 +205,3 @@ def _service_keys(
             elif row.get("has_request_parameters"):
                 out[key] = ()
     return out
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
