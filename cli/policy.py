@@ -19,6 +19,7 @@ from trailwise.pipeline.policy import Suggestion, render
 from trailwise.pipeline.policy.diff import render_text as diff_text
 from trailwise.pipeline.policy.replay import Replay
 from trailwise.pipeline.policy.replay import render_text as replay_text
+from trailwise.pipeline.policy.resource_policy import render_text as resource_text
 from trailwise.pipeline.policy.trust import render_text as trust_text
 from trailwise.pipeline.timeutil import parse_when
 
@@ -313,6 +314,62 @@ def trust_command(
             kind = "json" if fmt is TrustFormat.policy else fmt.value
             name = result.role_arn.rsplit("/", 1)[-1] + "-trust"
             text = render([result.document], kind, name, kind="trust")
+        _emit(text, output)
+
+
+@policy_app.command("resource")
+def resource_command(
+    resource_arn: Annotated[
+        str,
+        typer.Argument(
+            help="ARN of an S3 bucket, KMS key, SQS queue, SNS topic, Lambda function, Secrets "
+            "Manager secret or ECR repository."
+        ),
+    ],
+    lake: LakeOpt = None,
+    catalog: CatalogOpt = None,
+    catalog_uri: CatalogUriOpt = None,
+    namespace: NamespaceOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    fmt: Annotated[
+        TrustFormat,
+        typer.Option(
+            "--format",
+            help="text (report), json (report), or the suggested resource policy alone: "
+            "policy (JSON), terraform, cloudformation.",
+        ),
+    ] = TrustFormat.text,
+    output: OutputOpt = None,
+) -> None:
+    """Who really used a resource (principals by account, AWS services, anonymous callers),
+    its current resource policy statement by statement, and the policy admitting exactly
+    them."""
+    with reporting():
+        lake = open_lake(lake, catalog, catalog_uri, namespace)
+        result = api.policy_resource(
+            resource_arn, lake, since=parse_when(since), until=parse_when(until, end_of_day=True)
+        )
+        if fmt is TrustFormat.text:
+            text = resource_text(result)
+        elif fmt is TrustFormat.json:
+            text = render_json(result.to_dict())
+        elif result.document is None:
+            raise PolicyError(
+                f"{result.resource_arn} needs no resource policy for the window's callers",
+                hint="see --format text for who used it and why",
+            )
+        else:
+            from trailwise.pipeline.policy.resource_render import render_resource_policy
+
+            kind = "json" if fmt is TrustFormat.policy else fmt.value
+            text = render_resource_policy(
+                result.document,
+                kind,
+                service=result.service,
+                resource_arn=result.resource_arn,
+                name=result.name,
+            )
         _emit(text, output)
 
 

@@ -279,6 +279,20 @@ def policy_trust(
     return suggest_trust(as_lake(lake), role_arn, since=since, until=until)
 
 
+def policy_resource(
+    resource_arn: str,
+    lake: LakeLike = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Any:
+    """Who really used a bucket, key, queue, topic, function, secret or repository, its current
+    resource policy reviewed, and the resource policy admitting exactly them; see
+    :func:`policy.resource_policy.suggest_resource_policy`."""
+    from trailwise.pipeline.policy.resource_policy import suggest_resource_policy
+
+    return suggest_resource_policy(as_lake(lake), resource_arn, since=since, until=until)
+
+
 def policy_bulk(
     out_dir: str | Path,
     lake: LakeLike = None,

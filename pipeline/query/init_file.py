@@ -51,7 +51,12 @@ from trailwise.pipeline.lake import (
 )
 from trailwise.pipeline.lake.store import S3Store, custom_endpoint
 from trailwise.pipeline.lake.tables import TABLES
-from trailwise.pipeline.query.views import aggregated_api_actions, catalogue_table
+from trailwise.pipeline.query.views import (
+    SERVICE_APIS,
+    aggregated_api_actions,
+    api_actions,
+    catalogue_table,
+)
 
 CONNECT_FILE = "connect.sql"  # in a local lake's folder
 # The name of the DuckDB secret: it holds no credential.
@@ -243,6 +248,8 @@ def init_sql(lake: Lake) -> tuple[str, ConnectResult]:
         script.view("_aggregated_calls", _library_sql("aggregated_calls"))
         script.rows("_aggregated_api_actions", aggregated_api_actions(con))
         script.view("aggregated_use", _library_sql("aggregated_use"))
+        script.rows("_service_api_actions", api_actions(con.sql(SERVICE_APIS).fetchall()))
+        script.view("resource_uses", _library_sql("resource_uses"))
         _iam(script, lake)
         _iam_resources(script, lake)
         result.views = script.names

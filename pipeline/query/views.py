@@ -57,8 +57,9 @@ def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
 
     ``events`` (one row per event), ``event_actions`` (the IAM actions each event exercised),
     ``aggregated_events`` (CloudTrail's 5-minute summaries of data events), ``aggregated_use``
-    (the calls USER_ACTIONS summaries name, with their IAM actions) and ``iam_actions`` (the IAM
-    action catalogue: action, service, access_level).
+    (the calls USER_ACTIONS summaries name, with their IAM actions), ``resource_uses`` (the calls
+    on resources that can hold a resource policy, by whoever made them) and ``iam_actions`` (the
+    IAM action catalogue: action, service, access_level).
     """
     lake.require()
     con = duckdb_connect(_memory_config())
@@ -70,6 +71,7 @@ def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
         read_table(con, lake, table_name).create_view(view)
     con.from_arrow(catalogue_table()).create_view("iam_actions")
     _aggregated_use(con)
+    _resource_uses(con)
     _iam_views(con, lake)
     _iam_resource_views(con, lake)
     return con
@@ -94,6 +96,21 @@ def aggregated_api_actions(con: duckdb.DuckDBPyConnection) -> pa.Table:
 
 # The APIs the USER_ACTIONS summaries name: each engine asks its own ``_aggregated_calls``.
 AGGREGATED_APIS = "select distinct event_source, event_name from _aggregated_calls"
+
+
+# The APIs AWS services called with their own service principal (see sql/resource_uses.sql).
+SERVICE_APIS = (
+    "select distinct event_source, event_name from events where user_identity_type = 'AWSService'"
+)
+
+
+def _resource_uses(con: duckdb.DuckDBPyConnection) -> None:
+    """``resource_uses``: the calls on resources that can hold a resource-based policy, by
+    principals, AWS services and anonymous callers (sql/resource_uses.sql)."""
+    con.from_arrow(api_actions(con.sql(SERVICE_APIS).fetchall())).create_view(
+        "_service_api_actions"
+    )
+    con.sql(sqlfile.text("trailwise.pipeline.query", "resource_uses")).create_view("resource_uses")
 
 
 def api_actions(pairs: Iterable[tuple[str | None, str | None]]) -> pa.Table:

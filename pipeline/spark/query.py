@@ -27,7 +27,12 @@ from trailwise.pipeline.iam.tables import SCHEMAS
 from trailwise.pipeline.lake import ACTIONS_TABLE, AGGREGATED_TABLE, EVENTS_TABLE, Lake
 from trailwise.pipeline.lake.tables import TABLES
 from trailwise.pipeline.query.named import SPARK_SUFFIX, bind
-from trailwise.pipeline.query.views import AGGREGATED_APIS, api_actions, catalogue_table
+from trailwise.pipeline.query.views import (
+    AGGREGATED_APIS,
+    SERVICE_APIS,
+    api_actions,
+    catalogue_table,
+)
 from trailwise.pipeline.spark.session import spark_session
 from trailwise.pipeline.sqlfile import NamedQuery, Param, parse_query
 
@@ -50,6 +55,7 @@ def views(spark: Any, lake: Lake) -> None:
         read_table(spark, lake, table_name).createOrReplaceTempView(view)
     frame(spark, catalogue_table()).createOrReplaceTempView("iam_actions")
     _aggregated_use(spark)
+    _resource_uses(spark)
     _iam_views(spark, lake)
 
 
@@ -89,6 +95,15 @@ def _aggregated_use(spark: Any) -> None:
     frame(spark, api_actions(pairs)).createOrReplaceTempView("_aggregated_api_actions")
     spark.sql(translate(sqlfile.text(_PACKAGE, "aggregated_use"))).createOrReplaceTempView(
         "aggregated_use"
+    )
+
+
+def _resource_uses(spark: Any) -> None:
+    """``resource_uses`` from the same SQL file DuckDB's view is made of."""
+    pairs = [(row[0], row[1]) for row in spark.sql(SERVICE_APIS).collect()]
+    frame(spark, api_actions(pairs)).createOrReplaceTempView("_service_api_actions")
+    spark.sql(translate(sqlfile.text(_PACKAGE, "resource_uses"))).createOrReplaceTempView(
+        "resource_uses"
     )
 
 
