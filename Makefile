@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python bench/bench_runs.py
 	$(BIN)/python bench/bench_report.py
 	$(BIN)/python bench/bench_replay.py
+	$(BIN)/python bench/bench_resource.py
 
 goldens: install
 	$(BIN)/python -m tests.goldens

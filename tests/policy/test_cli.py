@@ -96,3 +96,40 @@ def test_bulk_writes_an_index_and_prints_the_reductions(cli, sample_lake, tmp_pa
         rows = list(csv.DictReader(fh))
     assert {r["account_id"] for r in rows} == {"111122223333"}
     assert f"{APP_ROLE}: " in result.stdout and "removable" in result.stdout
+
+
+ORDERS_FUNCTION = "arn:aws:lambda:us-east-1:111122223333:function:orders-processor"
+
+
+def test_resource_reports_who_used_a_function_and_exits_0(cli, sample_lake):
+    result = cli("policy", "resource", ORDERS_FUNCTION, "--lake", sample_lake)
+    assert result.exit_code == 0, result.stderr
+    assert f"Resource policy of {ORDERS_FUNCTION}" in result.stdout
+    assert "apigateway.amazonaws.com: 6 calls" in result.stdout
+
+
+def test_resource_prints_the_suggested_policy_alone(cli, sample_lake):
+    result = cli("policy", "resource", ORDERS_FUNCTION, "--lake", sample_lake, "--format", "policy")
+    assert result.exit_code == 0, result.stderr
+    services = {s["Principal"]["Service"] for s in json.loads(result.stdout)["Statement"]}
+    assert services == {"apigateway.amazonaws.com", "events.amazonaws.com"}
+
+
+def test_resource_json_report_counts_the_calls(cli, sample_lake):
+    report = cli.json("policy", "resource", ORDERS_FUNCTION, "--lake", sample_lake)
+    assert report["calls"] == sum(c["calls"] for c in report["callers"])
+    assert report["resource_arn"] == ORDERS_FUNCTION
+
+
+def test_resource_without_a_policy_to_suggest_is_one_error_line(cli, sample_lake):
+    bucket = "arn:aws:s3:::acme-prod-orders-data"
+    result = cli("policy", "resource", bucket, "--lake", sample_lake, "--format", "policy")
+    assert result.exit_code == 1
+    assert "needs no resource policy" in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2  # the error and its hint
+
+
+def test_resource_of_an_arn_without_a_resource_policy_is_a_usage_error(cli, sample_lake):
+    result = cli("policy", "resource", "arn:aws:iam::111122223333:role/x", "--lake", sample_lake)
+    assert result.exit_code != 0
+    assert "is not the ARN of a resource with a resource-based policy" in result.stderr
