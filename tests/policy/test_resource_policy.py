@@ -515,3 +515,11 @@ def test_the_text_report_lists_callers_review_findings_and_the_suggestion(shared
         "Suggested policy:",
     ):
         assert part in text
+
+
+def test_anonymous_reads_without_a_public_statement_come_from_an_acl(tmp_path):
+    capture = given_capture(tmp_path, PROD, {BUCKET_ARN: policy_of(SECURE_TRANSPORT)})
+    lake = given_lake(tmp_path, {PROD: [anonymous_read("index.html")]}, [capture])
+    result = suggest_resource_policy(lake, BUCKET_ARN)
+    (acl,) = findings(result, "anonymous_through_acl")
+    assert acl.severity == "high"

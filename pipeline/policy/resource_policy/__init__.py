@@ -120,6 +120,8 @@ def suggest_resource_policy(
     )
     findings.extend(built)
     findings.extend(_review_findings(reviews, current, account))
+    if target.service == "s3":
+        findings.extend(_bucket_findings(current, reviews, callers))
     problems = policy_document.validate(document) if document else []
     return ResourcePolicySuggestion(
         resource_arn=current.captured_arn or target.arn,
@@ -293,4 +295,40 @@ def _review_findings(
             out.append(
                 Finding(kind, "high" if kind == "public_statement" else "warning", label, sentence)
             )
+    return out
+
+
+def _bucket_findings(
+    current: CurrentPolicy, reviews: list[StatementReview], callers: list[Caller]
+) -> list[Finding]:
+    """What the bucket's public access block and object ownership change in the review."""
+    details = current.details or {}
+    block = details.get("PublicAccessBlock") or {}
+    rules = details.get("OwnershipControls") or []
+    enforced = any(r.get("ObjectOwnership") == "BucketOwnerEnforced" for r in rules)
+    public = [r.sid or f"#{r.index}" for r in reviews if any("Principal *" in b for b in r.broader)]
+    out: list[Finding] = []
+    if public and block.get("RestrictPublicBuckets"):
+        out.append(
+            Finding(
+                "public_access_restricted",
+                "info",
+                ", ".join(public),
+                "the bucket's public access block has RestrictPublicBuckets: its public "
+                "statements admit only AWS service principals and principals of the bucket's "
+                "own account",
+            )
+        )
+    served = sum(c.calls for c in callers if c.kind == "anonymous")
+    if served and not public and current.state in {"policy", "no policy"} and not enforced:
+        out.append(
+            Finding(
+                "anonymous_through_acl",
+                "high",
+                "anonymous",
+                f"{served} unauthenticated calls succeeded though no statement of the policy is "
+                "public: an object or bucket ACL grants them (object ownership is not "
+                "BucketOwnerEnforced)",
+            )
+        )
     return out

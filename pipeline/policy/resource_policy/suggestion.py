@@ -281,7 +281,7 @@ def _principal_statements(
         pairs = [(u.action, u.resource_arn) for u in caller.uses if u.calls]
         actions = sorted({a for a, _ in pairs})
         resources = b.resources(pairs)
-        carried = b.carried_condition(caller, {"aws:principalorgid"})
+        carried = b.carried_condition(caller, set())
         key = (tuple(actions), tuple(resources), json.dumps(carried, sort_keys=True))
         groups[key].append(caller)
         if caller.arn.endswith(":root"):
@@ -293,7 +293,8 @@ def _principal_statements(
     for (actions, resources, carried_json), members in sorted(groups.items()):
         condition: dict[str, dict[str, Any]] = json.loads(carried_json)
         orgs = {b.organizations.get(c.account_id or "") for c in members}
-        if len(orgs) == 1 and None not in orgs:
+        pinned = any(k.lower() == "aws:principalorgid" for ops in condition.values() for k in ops)
+        if len(orgs) == 1 and None not in orgs and not pinned:
             (org,) = orgs
             _merge(condition, "StringEquals", "aws:PrincipalOrgID", [str(org)])
         accounts = sorted({c.account_id or "" for c in members})
