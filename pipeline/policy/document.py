@@ -261,7 +261,12 @@ def resource_matches(info: catalogue.ActionInfo, resource: str) -> bool:
     return False
 
 
-def validate(doc: dict[str, Any]) -> list[str]:
+def validate(
+    doc: dict[str, Any],
+    *,
+    sid_pattern: re.Pattern[str] = _SID,
+    sid_rule: str = "letters and digits only",
+) -> list[str]:
     """The problems of a policy document, one sentence each (empty when it is valid).
 
     Checks the grammar (Version, Statement, Effect, Sid, Action/NotAction,
@@ -270,6 +275,9 @@ def validate(doc: dict[str, Any]) -> list[str]:
     each statement every resource fits a resource type of at least one of its actions and every
     action (that supports none, or some) has a resource it can apply to: ``*`` for actions
     without resource-level permissions.
+
+    ``sid_pattern`` is what a Sid must match and ``sid_rule`` says it in words: IAM's letters and
+    digits unless a resource policy's service allows more (KMS key policies allow spaces).
     """
     problems: list[str] = []
     if not isinstance(doc, dict):
@@ -287,11 +295,13 @@ def validate(doc: dict[str, Any]) -> list[str]:
         return problems
     sids: set[str] = set()
     for index, statement in enumerate(statements):
-        problems.extend(_validate_statement(index, statement, sids))
+        problems.extend(_validate_statement(index, statement, sids, (sid_pattern, sid_rule)))
     return problems
 
 
-def _validate_statement(index: int, statement: Any, sids: set[str]) -> list[str]:
+def _validate_statement(
+    index: int, statement: Any, sids: set[str], sid_rule: tuple[re.Pattern[str], str]
+) -> list[str]:
     where = f"statement {index}"
     if not isinstance(statement, dict):
         return [f"{where} is not a JSON object"]
@@ -299,8 +309,8 @@ def _validate_statement(index: int, statement: Any, sids: set[str]) -> list[str]
     if "Sid" in statement:
         value = statement["Sid"]
         where = f"statement {value!r}"
-        if not isinstance(value, str) or not _SID.match(value):
-            sid_problems.append(f"{where}: Sid must be letters and digits only")
+        if not isinstance(value, str) or not sid_rule[0].match(value):
+            sid_problems.append(f"{where}: Sid must be {sid_rule[1]}")
         elif value in sids:
             sid_problems.append(f"{where}: Sid is not unique in the document")
         else:
