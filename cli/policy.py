@@ -20,6 +20,7 @@ from trailwise.pipeline.policy.diff import render_text as diff_text
 from trailwise.pipeline.policy.replay import Replay
 from trailwise.pipeline.policy.replay import render_text as replay_text
 from trailwise.pipeline.policy.resource_policy import render_text as resource_text
+from trailwise.pipeline.policy.resource_policy.render import render_resource_policy
 from trailwise.pipeline.policy.trust import render_text as trust_text
 from trailwise.pipeline.timeutil import parse_when
 
@@ -360,8 +361,6 @@ def resource_command(
                 hint="see --format text for who used it and why",
             )
         else:
-            from trailwise.pipeline.policy.resource_render import render_resource_policy
-
             kind = "json" if fmt is TrustFormat.policy else fmt.value
             text = render_resource_policy(
                 result.document,

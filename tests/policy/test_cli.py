@@ -133,3 +133,12 @@ def test_resource_of_an_arn_without_a_resource_policy_is_a_usage_error(cli, samp
     result = cli("policy", "resource", "arn:aws:iam::111122223333:role/x", "--lake", sample_lake)
     assert result.exit_code != 0
     assert "is not the ARN of a resource with a resource-based policy" in result.stderr
+
+
+def test_resource_writes_one_lambda_permission_per_service_in_terraform(cli, sample_lake):
+    result = cli(
+        "policy", "resource", ORDERS_FUNCTION, "--lake", sample_lake, "--format", "terraform"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count('resource "aws_lambda_permission"') == 2
+    assert 'principal      = "events.amazonaws.com"' in result.stdout

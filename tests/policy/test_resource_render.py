@@ -13,14 +13,13 @@ from cfnlint.api import ManualArgs, lint
 
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.policy.document import normalize_statement
-from trailwise.pipeline.policy.resource_render import (
+from trailwise.pipeline.policy.resource_policy.render import (
     SIZE_LIMITS,
     lambda_permissions,
     render_resource_policy,
-    service_of,
-    target,
     validate_resource_policy,
 )
+from trailwise.pipeline.policy.resource_policy.target import service_of, target
 
 ACCOUNT, OTHER = "111122223333", "444455556666"
 BUCKET = "arn:aws:s3:::trail-bucket"

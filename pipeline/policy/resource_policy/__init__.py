@@ -28,7 +28,6 @@ from trailwise.pipeline import sqlfile
 from trailwise.pipeline.errors import PolicyError
 from trailwise.pipeline.iam.observable import data_event_actions
 from trailwise.pipeline.lake import Lake, as_lake
-from trailwise.pipeline.policy import document as policy_document
 from trailwise.pipeline.policy.resource_policy.current import parse_statements, review
 from trailwise.pipeline.policy.resource_policy.model import (
     Caller,
@@ -38,6 +37,7 @@ from trailwise.pipeline.policy.resource_policy.model import (
     StatementReview,
     Use,
 )
+from trailwise.pipeline.policy.resource_policy.render import validate_resource_policy
 from trailwise.pipeline.policy.resource_policy.suggestion import suggested_document
 from trailwise.pipeline.policy.resource_policy.target import Target, parse_target
 from trailwise.pipeline.policy.resource_policy.text import render as render_text
@@ -92,7 +92,7 @@ def suggest_resource_policy(
         rows = fetch(
             con,
             _sql("resource_callers"),
-            resource_arn=target.arn,
+            resource_arn=target.text,
             name_arn=target.name_arn,
             since=start,
             until=end,
@@ -122,9 +122,13 @@ def suggest_resource_policy(
     findings.extend(_review_findings(reviews, current, account))
     if target.service == "s3":
         findings.extend(_bucket_findings(current, reviews, callers))
-    problems = policy_document.validate(document) if document else []
+    problems = (
+        validate_resource_policy(document, service=target.service, resource_arn=target.text)
+        if document
+        else []
+    )
     return ResourcePolicySuggestion(
-        resource_arn=current.captured_arn or target.arn,
+        resource_arn=current.captured_arn or target.text,
         service=target.service,
         account_id=account,
         since=start,
@@ -140,7 +144,7 @@ def suggest_resource_policy(
 
 
 def _account(con: duckdb.DuckDBPyConnection, target: Target) -> str | None:
-    rows = fetch(con, _sql("resource_account"), resource_arn=target.arn)
+    rows = fetch(con, _sql("resource_account"), resource_arn=target.text)
     return str(rows[0]["account_id"]) if rows else None
 
 
@@ -150,8 +154,8 @@ def _current(con: duckdb.DuckDBPyConnection, target: Target, account: str | None
             con,
             _sql("resource_policy_row"),
             account_id=account,
-            resource_arn=target.arn,
-            name_arn=target.name_arn or target.arn,
+            resource_arn=target.text,
+            name_arn=target.name_arn,
         )
         if account
         else []

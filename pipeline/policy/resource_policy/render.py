@@ -18,166 +18,7 @@ from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.policy import document as policy_document
 from trailwise.pipeline.policy.render import FORMATS, hcl_string, terraform, terraform_label
 from trailwise.pipeline.policy.render import render as render_documents
-
-SERVICES = ("s3", "kms", "sqs", "sns", "lambda", "secretsmanager", "ecr")
-# The DNS suffix of each partition's endpoints (SQS queue URLs are built on it).
-PARTITION_DOMAINS = {
-    "aws": "amazonaws.com",
-    "aws-cn": "amazonaws.com.cn",
-    "aws-us-gov": "amazonaws.com",
-}
-_REGION_PREFIX = {"aws-cn": "cn-", "aws-us-gov": "us-gov-"}
-
-_ARN = re.compile(
-    r"^arn:(?P<partition>[a-z-]+):(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*)"
-    r":(?P<account>[0-9]*):(?P<resource>.+)\Z"
-)
-_REGION = re.compile(r"^[a-z]{2}(?:-gov)?-[a-z]+-[0-9]\Z")
-# What each service's resource part of the ARN looks like, the name captured.
-_RESOURCE = {
-    # Bucket names: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
-    "s3": re.compile(r"^(?P<name>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\Z"),
-    "kms": re.compile(
-        r"^key/(?P<name>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-        r"|mrk-[0-9a-f]{32})\Z"
-    ),
-    # Queue names: at most 80 characters, .fifo included (checked in target()).
-    "sqs": re.compile(r"^(?P<name>[A-Za-z0-9_-]+(?:\.fifo)?)\Z"),
-    "sns": re.compile(r"^(?P<name>[A-Za-z0-9_-]{1,256}(?:\.fifo)?)\Z"),
-    # botocore's NamespacedFunctionName and Qualifier (lambda AddPermission).
-    "lambda": re.compile(
-        r"^function:(?P<name>[A-Za-z0-9_-]{1,64})"
-        r"(?::(?P<qualifier>\$LATEST|[A-Za-z0-9_-]{1,128}))?\Z"
-    ),
-    "secretsmanager": re.compile(r"^secret:(?P<name>[A-Za-z0-9/_+=.@-]{1,512})\Z"),
-    # botocore's RepositoryName (ecr SetRepositoryPolicy).
-    "ecr": re.compile(
-        r"^repository/(?P<name>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)\Z"
-    ),
-}
-_NOUNS = ("bucket", "key", "queue", "topic", "function", "secret", "repository")
-_RESOURCE_NOUN = dict(zip(SERVICES, _NOUNS, strict=True))
-
-
-@dataclass(frozen=True)
-class Arn:
-    """An ARN split into its six fields (the resource part kept whole)."""
-
-    partition: str
-    service: str
-    region: str
-    account: str
-    resource: str
-
-    def __str__(self) -> str:
-        return ":".join(
-            ("arn", self.partition, self.service, self.region, self.account, self.resource)
-        )
-
-
-def parse_arn(text: str) -> Arn:
-    """``text`` as an :class:`Arn` of the ``aws``, ``aws-cn`` or ``aws-us-gov`` partition.
-
-    Raises:
-        UsageError: not an ARN, another partition, or a region outside its partition.
-    """
-    m = _ARN.match(text.strip())
-    if not m:
-        raise UsageError(
-            f"{text!r} is not an ARN", hint="use arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE"
-        )
-    arn = Arn(**m.groupdict())
-    if arn.partition not in PARTITION_DOMAINS:
-        raise UsageError(
-            f"{text} is in partition {arn.partition!r}",
-            hint=f"trailwise knows {', '.join(PARTITION_DOMAINS)}",
-        )
-    if arn.region:
-        prefix = _REGION_PREFIX.get(arn.partition)
-        in_partition = (
-            arn.region.startswith(prefix)
-            if prefix
-            else not any(arn.region.startswith(p) for p in _REGION_PREFIX.values())
-        )
-        if not _REGION.match(arn.region) or not in_partition:
-            raise UsageError(f"{text}: {arn.region!r} is not a region of {arn.partition}")
-    if arn.account and not re.fullmatch(r"[0-9]{12}", arn.account):
-        raise UsageError(f"{text}: the account {arn.account!r} is not 12 digits")
-    return arn
-
-
-@dataclass(frozen=True)
-class Target:
-    """The one resource a resource policy belongs to, parsed from its ARN.
-
-    ``name`` is the bucket, key id, queue, topic, function, secret or repository name;
-    ``qualifier`` a Lambda function's version or alias, if the ARN names one.
-    """
-
-    service: str
-    arn: Arn
-    name: str
-    qualifier: str = ""
-
-    @property
-    def queue_url(self) -> str:
-        """An SQS queue's URL: its regional endpoint in its partition's domain."""
-        domain = PARTITION_DOMAINS[self.arn.partition]
-        return f"https://sqs.{self.arn.region}.{domain}/{self.arn.account}/{self.name}"
-
-
-def service_of(resource_arn: str) -> str:
-    """The resource-policy service of ``resource_arn`` (``s3``, ``kms``, ...).
-
-    Raises:
-        UsageError: the ARN is of a service trailwise writes no resource policy for.
-    """
-    arn = parse_arn(resource_arn)
-    if arn.service not in SERVICES:
-        raise UsageError(
-            f"{resource_arn} is a {arn.service} resource",
-            hint=f"resource policies are written for {', '.join(SERVICES)}",
-        )
-    return arn.service
-
-
-def target(service: str, resource_arn: str) -> Target:
-    """The resource ``resource_arn`` names, checked to be one ``service`` attaches policies to.
-
-    Raises:
-        UsageError: an unknown service, an ARN of another service, or one that names no
-            bucket (an object), no key (an alias), no queue, topic, function, secret or
-            repository.
-    """
-    if service not in SERVICES:
-        raise UsageError(
-            f"unknown resource policy service {service!r}", hint=f"use one of {', '.join(SERVICES)}"
-        )
-    arn = parse_arn(resource_arn)
-    noun = _RESOURCE_NOUN[service]
-    if arn.service != service:
-        raise UsageError(f"{resource_arn} names a {arn.service} resource, not a {service} {noun}")
-    global_resource = service == "s3"
-    if global_resource and (arn.region or arn.account):
-        raise UsageError(f"{resource_arn}: a bucket ARN has no region or account")
-    if not global_resource and not (arn.region and arn.account):
-        raise UsageError(f"{resource_arn}: a {noun} ARN names its region and account")
-    m = _RESOURCE[service].match(arn.resource)
-    if not m or (service == "sqs" and len(m.group("name")) > 80):
-        if service == "s3" and "/" in arn.resource:
-            raise UsageError(f"{resource_arn} is an object: bucket policies belong to the bucket")
-        if service == "kms" and arn.resource.startswith("alias/"):
-            raise UsageError(
-                f"{resource_arn} is an alias: key policies belong to the key",
-                hint="use the key ARN (aws kms describe-key --key-id ALIAS)",
-            )
-        raise UsageError(f"{resource_arn} does not name a {noun}")
-    qualifier = m.groupdict().get("qualifier") or ""
-    return Target(service=service, arn=arn, name=m.group("name"), qualifier=qualifier)
-
-
-# ---------------------------------------------------------------------------------------------
-# Rendering
+from trailwise.pipeline.policy.resource_policy.target import RESOURCE_NOUNS, Target, target
 
 
 def render_resource_policy(
@@ -312,7 +153,7 @@ _CFN_ATTACHMENT = {
 def _cloudformation(document: dict[str, Any], resource: Target, name: str) -> str:
     if resource.service in _CFN_CREATOR:
         creator, prop = _CFN_CREATOR[resource.service]
-        noun = _RESOURCE_NOUN[resource.service]
+        noun = RESOURCE_NOUNS[resource.service]
         raise UsageError(
             f"CloudFormation cannot set the policy of an existing {noun}: only the {creator}"
             f" that creates it can, as its {prop}",
@@ -712,7 +553,7 @@ def _resource_phrase(resource: Target) -> str:
         return f"the bucket {arn} or an object in it"
     if resource.service == "kms":
         return f'"*" (this key) or the key {arn}'
-    return f'the {_RESOURCE_NOUN[resource.service]} {arn} or "*"'
+    return f'the {RESOURCE_NOUNS[resource.service]} {arn} or "*"'
 
 
 def _size_problems(document: dict[str, Any], resource: Target) -> list[str]:
