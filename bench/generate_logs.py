@@ -52,11 +52,14 @@ LOG_BUCKET = "acme-cloudtrail-logs"
 ORG_PREFIX = "org-trail"
 ORG_TRAIL = "org-trail"
 PROD_TRAIL = "prod-data-events"
+DEV_TRAIL = "dev-trail"
 
 D1 = datetime(2026, 11, 2, tzinfo=UTC)
 D2 = D1 + timedelta(days=1)
 D3 = D1 + timedelta(days=2)
 DAYS = (D1, D2, D3)
+# When the IAM snapshots and resource captures were taken: the morning after the last day.
+SNAPSHOT_TIME = D3 + timedelta(days=1, hours=8)
 # From 09:55 to 10:10 on day 2 the prod data-events trail also logged management events (an
 # event-selector change that was reverted), so those management events reach both trails.
 OVERLAP = (D2 + timedelta(hours=9, minutes=55), D2 + timedelta(hours=10, minutes=10))
@@ -66,6 +69,10 @@ IDC_INSTANCE = "ssoins-72230a1b2c3d4e5f"
 SAML_PROVIDER = "AWSSSO_5a4b3c2d1e0f9a8b_DO_NOT_DELETE"
 NAME_QUALIFIER = "Kq3xW0pLr8ZyTnV1bC2dE4fG5hI="
 OIDC_PROVIDER = f"arn:aws:iam::{PROD}:oidc-provider/token.actions.githubusercontent.com"
+# Before Identity Center (2024-02) prod's people signed in through Okta; its provider and role stay.
+OKTA_PROVIDER = f"arn:aws:iam::{PROD}:saml-provider/okta"
+# A GitLab CI trial in dev that never got a role.
+GITLAB_PROVIDER = f"arn:aws:iam::{DEV}:oidc-provider/gitlab.com"
 GITHUB_SUB = "repo:acme/app:ref:refs/heads/main"
 
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -127,6 +134,7 @@ ASG_ROLE = Role(
 SSO_ADMIN = Role(PROD, "AWSReservedSSO_AdministratorAccess_0123456789abcdef", SSO_PATH)
 SSO_READONLY = Role(PROD, "AWSReservedSSO_ReadOnly_fedcba9876543210", SSO_PATH)
 ORG_ACCESS_ROLE = Role(PROD, "OrganizationAccountAccessRole")
+OKTA_ROLE = Role(PROD, "okta-platform-admin")
 MGMT_SSO_ADMIN = Role(MGMT, "AWSReservedSSO_AdministratorAccess_7c1d2e3f4a5b6c7d", SSO_PATH)
 DEV_SANDBOX_ROLE = Role(DEV, "dev-sandbox-role")
 DEV_CI_ROLE = Role(DEV, "ci-dev-deploy")
@@ -142,6 +150,7 @@ ARTIFACTS_BUCKET = "acme-prod-artifacts"
 REPORTS_BUCKET = "acme-prod-reports"
 FINANCE_BUCKET = "acme-prod-finance"
 BACKUPS_BUCKET = "acme-prod-backups"
+PUBLIC_BUCKET = "acme-prod-public-downloads"
 SANDBOX_BUCKET = "acme-dev-sandbox"
 SCRATCH_BUCKET = "acme-dev-scratch-444455556666"
 ORDERS_TABLE = "orders"
@@ -570,6 +579,7 @@ class Scene:
         error: tuple[str, str] | None = None,
         vpce: str | None = None,
         ip: str | None = None,
+        shared_event_id: str | None = None,
     ) -> dict[str, Any]:
         owner = owner or who.account
         host = f"{bucket}.s3.{region}.amazonaws.com"
@@ -605,10 +615,19 @@ class Scene:
             vpce=vpce,
             host=host,
             ip=ip,
+            shared_event_id=shared_event_id,
         )
 
     def s3_list(
-        self, who: Caller, at: datetime, bucket: str, prefix: str, region: str = US
+        self,
+        who: Caller,
+        at: datetime,
+        bucket: str,
+        prefix: str,
+        region: str = US,
+        *,
+        owner: str | None = None,
+        shared_event_id: str | None = None,
     ) -> dict[str, Any]:
         host = f"{bucket}.s3.{region}.amazonaws.com"
         return self.call(
@@ -636,12 +655,13 @@ class Scene:
             data=True,
             resources=[
                 {
-                    "accountId": who.account,
+                    "accountId": owner or who.account,
                     "type": "AWS::S3::Bucket",
                     "ARN": f"arn:aws:s3:::{bucket}",
                 }
             ],
             host=host,
+            shared_event_id=shared_event_id,
         )
 
     def s3_bucket_call(
@@ -2614,6 +2634,211 @@ def scenario_dev_bob(sample: Sample) -> None:
     )
 
 
+def owner_copy(s: Scene, caller_event: dict[str, Any], at: datetime, owner: str) -> None:
+    """The bucket owner's copy of a cross-account S3 data event: the same request (request id,
+    ``x-amz-id-2``, ``sharedEventID``), its own ``eventID``, and the caller named only by its
+    account and principal id, as CloudTrail logs a call from another account."""
+    identity = caller_event["userIdentity"]
+    event = dict(caller_event)
+    event["userIdentity"] = {
+        "type": "AWSAccount",
+        "principalId": identity["principalId"],
+        "accountId": identity["accountId"],
+    }
+    event["eventID"] = s.rand.uuid()
+    event["recipientAccountId"] = owner
+    s.sample.records.append(Rec(at, event))
+
+
+def anonymous_s3(
+    s: Scene,
+    at: datetime,
+    name: str,
+    request: dict[str, Any],
+    ip: str,
+    agent: str,
+    *,
+    bytes_out: int,
+    error: tuple[str, str] | None = None,
+) -> None:
+    """An unauthenticated S3 request to a prod bucket. Shaped as the logged public-bucket reads
+    of the flaws2.cloud trail (userIdentity with an empty principalId, a sharedEventID), with the
+    fields S3 adds to every data event since; an unsigned request has no SignatureVersion and no
+    AuthenticationMethod."""
+    bucket = request["bucketName"]
+    resources = [{"accountId": PROD, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"}]
+    if "key" in request:
+        object_arn = f"arn:aws:s3:::{bucket}/{request['key']}"
+        resources.insert(0, {"type": "AWS::S3::Object", "ARN": object_arn})
+    anonymous = Caller(
+        {"type": "AWSAccount", "principalId": "", "accountId": "ANONYMOUS_PRINCIPAL"},
+        ip,
+        agent,
+        PROD,
+    )
+    s.call(
+        anonymous,
+        at,
+        "s3",
+        name,
+        request=request,
+        error=error,
+        additional={
+            "CipherSuite": "TLS_AES_128_GCM_SHA256",
+            "bytesTransferredIn": 0,
+            "x-amz-id-2": s.rand.b64(54),
+            "bytesTransferredOut": bytes_out,
+        },
+        request_id=s.rand.s3_request_id(),
+        read_only=True,
+        data=True,
+        resources=resources,
+        recipient=PROD,
+        shared_event_id=s.rand.uuid(),
+        host=request["Host"],
+    )
+
+
+def scenario_resource_policies(sample: Sample) -> None:
+    """Scenario 10: calls only a resource-based policy allows or refuses (dev reading prod's
+    artifacts across accounts, anonymous reads of a public bucket) and CloudTrail checking the
+    log bucket it writes to. The policies are in the capture files (``resource_captures``)."""
+    s = sample.scene("resource-policies")
+    # Day 3: bob takes the sandbox role (no session policy this time) and pulls the two build
+    # artifacts CI uploaded on days 1 and 2. Prod's bucket policy grants the whole dev account;
+    # only this role ever reads. Both accounts log S3 data events, so each call is two events.
+    artifacts = [
+        rec.event["requestParameters"]["key"]
+        for rec in sample.records
+        if rec.event["eventName"] == "PutObject"
+        and rec.event["requestParameters"]["bucketName"] == ARTIFACTS_BUCKET
+        and rec.at < D3
+    ]
+    t = D3 + timedelta(hours=11, minutes=32, seconds=7)
+    key = s.rand.temp_key()
+    session = "bob-artifacts"
+    s.call(
+        user_caller(DEV_BOB, BOB_DEV_IPV6, bob_agent("sts.assume-role")),
+        t,
+        "sts",
+        "AssumeRole",
+        request={
+            "roleArn": DEV_SANDBOX_ROLE.arn,
+            "roleSessionName": session,
+            "durationSeconds": 3600,
+        },
+        response={
+            "credentials": s.credentials(key, t),
+            "assumedRoleUser": {
+                "assumedRoleId": f"{DEV_SANDBOX_ROLE.id}:{session}",
+                "arn": DEV_SANDBOX_ROLE.session_arn(session),
+            },
+        },
+        additional=s.sts_additional(US),
+        resources=[{"accountId": DEV, "type": "AWS::IAM::Role", "ARN": DEV_SANDBOX_ROLE.arn}],
+        shared_event_id=s.rand.uuid(),
+    )
+    sandbox = s.role_caller(DEV_SANDBOX_ROLE, session, key, t, BOB_DEV_IPV6, bob_agent("s3.ls"))
+    at = t + timedelta(seconds=19)
+    listed = s.s3_list(
+        sandbox,
+        at,
+        ARTIFACTS_BUCKET,
+        f"lambda/{ORDERS_FUNCTION}/",
+        owner=PROD,
+        shared_event_id=s.rand.uuid(),
+    )
+    owner_copy(s, listed, at, PROD)
+    sandbox.agent = bob_agent("s3.cp")
+    for i, artifact in enumerate(artifacts):
+        at = t + timedelta(seconds=41 + 6 * i)
+        read = s.s3_object(
+            sandbox,
+            at,
+            "GetObject",
+            ARTIFACTS_BUCKET,
+            artifact,
+            owner=PROD,
+            bytes_out=s.rand.r.randrange(2_000_000, 6_000_000),
+            shared_event_id=s.rand.uuid(),
+        )
+        owner_copy(s, read, at, PROD)
+
+    # Anonymous callers download the public catalogue; one tries to list the bucket, which the
+    # bucket policy (s3:GetObject for everyone) does not allow.
+    host = f"{PUBLIC_BUCKET}.s3.{US}.amazonaws.com"
+    downloads = (
+        (
+            D2 + timedelta(hours=18, minutes=44, seconds=9),
+            "catalog/2026/autumn.pdf",
+            "198.51.100.77",
+            f"[{UA_BROWSER}]",
+        ),
+        (
+            D3 + timedelta(hours=3, minutes=12, seconds=55),
+            "catalog/2026/price-list.csv",
+            "203.0.113.200",
+            "[curl/8.5.0]",
+        ),
+        (
+            D3 + timedelta(hours=12, minutes=7, seconds=31),
+            "catalog/2026/autumn.pdf",
+            "192.0.2.60",
+            f"[{UA_FIREFOX}]",
+        ),
+    )
+    for at, object_key, ip, agent in downloads:
+        anonymous_s3(
+            s,
+            at,
+            "GetObject",
+            {"bucketName": PUBLIC_BUCKET, "Host": host, "key": object_key},
+            ip,
+            agent,
+            bytes_out=s.rand.r.randrange(40_000, 4_000_000),
+        )
+    anonymous_s3(
+        s,
+        D3 + timedelta(hours=3, minutes=13, seconds=20),
+        "ListObjects",
+        {"list-type": "2", "bucketName": PUBLIC_BUCKET, "prefix": "", "Host": host},
+        "203.0.113.200",
+        "[curl/8.5.0]",
+        bytes_out=243,
+        error=("AccessDenied", "Access Denied"),
+    )
+
+    # CloudTrail checks the ACL of the bucket it delivers to, as the bucket policy's
+    # AWSCloudTrailAclCheck20150319 statement allows: a management event of the bucket's
+    # account, shaped as a logged one (no tlsDetails; nothing names the trail but the policy).
+    # Days 1 and 2 only: day 3 stays the management account's day without events (the gap
+    # lake_coverage reports).
+    cloudtrail = service_caller("cloudtrail", MGMT)
+    host = f"{LOG_BUCKET}.s3.{US}.amazonaws.com"
+    for day in (D1, D2):
+        s.call(
+            cloudtrail,
+            day + timedelta(hours=4, minutes=17, seconds=s.rand.r.randrange(60)),
+            "s3",
+            "GetBucketAcl",
+            request={"bucketName": LOG_BUCKET, "Host": host, "acl": ""},
+            additional={
+                "SignatureVersion": "SigV4",
+                "CipherSuite": "ECDHE-RSA-AES128-GCM-SHA256",
+                "bytesTransferredIn": 0,
+                "AuthenticationMethod": "AuthHeader",
+                "x-amz-id-2": s.rand.b64(54),
+                "bytesTransferredOut": 542,
+            },
+            request_id=s.rand.s3_request_id(),
+            resources=[
+                {"accountId": MGMT, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{LOG_BUCKET}"}
+            ],
+            shared_event_id=s.rand.uuid(),
+            version="1.08",
+        )
+
+
 SCENARIOS: tuple[Callable[[Sample], None], ...] = (
     scenario_app_traffic,
     scenario_app_denials,
@@ -2623,6 +2848,7 @@ SCENARIOS: tuple[Callable[[Sample], None], ...] = (
     scenario_identity_center,
     scenario_root,
     scenario_dev_bob,
+    scenario_resource_policies,
 )
 
 
@@ -3261,6 +3487,19 @@ def prod_iam() -> tuple[list[UserSpec], list[dict[str, Any]], list[RoleSpec]]:
             managed=[AWS_POLICIES["AdministratorAccess"]],
             last_used_before=(datetime(2025, 6, 11, 14, 2, 51, tzinfo=UTC), US),
         ),
+        # Okta's admin role, left behind when Identity Center replaced Okta in 2024-02.
+        RoleSpec(
+            OKTA_ROLE,
+            trust(
+                {"Federated": OKTA_PROVIDER},
+                "sts:AssumeRoleWithSAML",
+                {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+            ),
+            datetime(2023, 3, 8, 10, 20, 5, tzinfo=UTC),
+            managed=[AWS_POLICIES["ReadOnlyAccess"]],
+            tags=[{"Key": "idp", "Value": "okta"}],
+            last_used_before=(datetime(2024, 2, 16, 17, 41, 9, tzinfo=UTC), US),
+        ),
     ]
     return users, groups, roles
 
@@ -3286,7 +3525,13 @@ def dev_iam() -> tuple[list[UserSpec], list[dict[str, Any]], list[RoleSpec]]:
         }
     ]
     sandbox = document(
-        statement("s3:*", [f"arn:aws:s3:::{SANDBOX_BUCKET}", f"arn:aws:s3:::{SANDBOX_BUCKET}/*"])
+        statement("s3:*", [f"arn:aws:s3:::{SANDBOX_BUCKET}", f"arn:aws:s3:::{SANDBOX_BUCKET}/*"]),
+        # Prod's artifacts bucket policy lets the dev account read; this side must allow it too.
+        statement(
+            "s3:GetObject s3:ListBucket",
+            [f"arn:aws:s3:::{ARTIFACTS_BUCKET}", f"arn:aws:s3:::{ARTIFACTS_BUCKET}/*"],
+            "ProdArtifacts",
+        ),
     )
     ci_policy = document(
         statement(
@@ -3445,6 +3690,485 @@ def authorization_details(
 
 
 # --------------------------------------------------------------------------------------------
+# Resource policies and identity providers (trailwise's capture file, as `iam load --save`
+# writes it)
+# --------------------------------------------------------------------------------------------
+
+# Every bucket created since 2023-04 has all four blocks on and ACLs disabled; these are the
+# settings GetPublicAccessBlock and GetBucketOwnershipControls then return.
+ALL_BLOCKED = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+ACLS_DISABLED = [{"ObjectOwnership": "BucketOwnerEnforced"}]
+# The thumbprints IAM shows for the two providers (public values of their certificate chains).
+GITHUB_THUMBPRINTS = [
+    "1c58a3a8518e8759bf075b76b750d4f2df264fcd",
+    "6938fd4d98bab03faadb97b34396831e3780aea1",
+]
+GITLAB_THUMBPRINTS = ["b3dd7606d2b5a8b4a13771dbecc9ee1cecafa38a"]
+API_ID = "q7w8e9r0t1"  # the orders REST API that invokes orders-processor
+ORDERS_TOPIC = f"arn:aws:sns:{US}:{PROD}:orders-events"
+SECRETS = {
+    "prod/orders/db": f"arn:aws:secretsmanager:{US}:{PROD}:secret:prod/orders/db-Q3dx9K",
+    "prod/payments/api-key": (
+        f"arn:aws:secretsmanager:{US}:{PROD}:secret:prod/payments/api-key-h7TQ2a"
+    ),
+}
+
+
+def trail_arn(account: str, name: str) -> str:
+    return f"arn:aws:cloudtrail:{US}:{account}:trail/{name}"
+
+
+def resource_entry(
+    account: str,
+    region: str,
+    service: str,
+    resource_type: str,
+    arn: str,
+    policy: dict[str, Any] | None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One ResourcePolicies entry, keys in the order ``trailwise iam load --save`` writes."""
+    return {
+        "AccountId": account,
+        "Region": region,
+        "Service": service,
+        "ResourceType": resource_type,
+        "ResourceArn": arn,
+        "Policy": policy,
+        "ErrorCode": None,
+        "Details": details or {},
+    }
+
+
+def bucket_entry(
+    account: str,
+    region: str,
+    bucket: str,
+    policy: dict[str, Any] | None,
+    block: dict[str, bool] | None = None,
+) -> dict[str, Any]:
+    details = {"PublicAccessBlock": block or ALL_BLOCKED, "OwnershipControls": ACLS_DISABLED}
+    return resource_entry(
+        account, region, "s3", "bucket", f"arn:aws:s3:::{bucket}", policy, details
+    )
+
+
+def deny_insecure_transport(bucket: str) -> dict[str, Any]:
+    return document(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    )
+
+
+def key_policy(account: str, admins: list[str]) -> dict[str, Any]:
+    """A key policy as the KMS console writes it: IAM decides for the account's principals,
+    and the key administrators manage the key without using it."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if admins:
+        statements.append(
+            {
+                "Sid": "Allow access for Key Administrators",
+                "Effect": "Allow",
+                "Principal": {"AWS": admins},
+                "Action": names(
+                    "kms:Create* kms:Describe* kms:Enable* kms:List* kms:Put* kms:Update* "
+                    "kms:Revoke* kms:Disable* kms:Get* kms:Delete* kms:TagResource "
+                    "kms:UntagResource kms:ScheduleKeyDeletion kms:CancelKeyDeletion "
+                    "kms:RotateKeyOnDemand"
+                ),
+                "Resource": "*",
+            }
+        )
+    return {
+        "Version": "2012-10-17",
+        "Id": "key-consolepolicy-3" if admins else "key-default-1",
+        "Statement": statements,
+    }
+
+
+def key_entry(arn: str, admins: list[str]) -> dict[str, Any]:
+    region, account = arn.split(":")[3:5]
+    details = {
+        "KeyManager": "CUSTOMER",
+        "KeyState": "Enabled",
+        "KeyUsage": "ENCRYPT_DECRYPT",
+        "KeySpec": "SYMMETRIC_DEFAULT",
+        "MultiRegion": False,
+    }
+    return resource_entry(account, region, "kms", "key", arn, key_policy(account, admins), details)
+
+
+def provider_entry(
+    arn: str,
+    kind: str,
+    created: datetime,
+    *,
+    url: str | None = None,
+    audiences: list[str] | None = None,
+    thumbprints: list[str] | None = None,
+) -> dict[str, Any]:
+    """One IdentityProviders entry. IAM lists a SAML provider without its URL or audiences; its
+    ValidUntil, for metadata that names no expiry, is 100 years after its creation."""
+    valid_until = created.replace(year=created.year + 100) if kind == "saml" else None
+    return {
+        "Arn": arn,
+        "Kind": kind,
+        "Url": url,
+        "Audiences": audiences or [],
+        "Thumbprints": thumbprints or [],
+        "CreatedAt": iam_date(created),
+        "ValidUntil": iam_date(valid_until) if valid_until else None,
+        "ErrorCode": None,
+    }
+
+
+def prod_resources() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    artifacts = f"arn:aws:s3:::{ARTIFACTS_BUCKET}"
+    function_arn = ORDERS_FUNCTION_ARN
+    queue_arn = f"arn:aws:sqs:{US}:{PROD}:{ORDERS_QUEUE}"
+    policies = [
+        bucket_entry(
+            PROD,
+            US,
+            ARTIFACTS_BUCKET,
+            document(
+                {
+                    "Sid": "DevAccountReadsArtifacts",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{DEV}:root"},
+                    "Action": ["s3:GetObject", "s3:ListBucket"],
+                    "Resource": [artifacts, f"{artifacts}/*"],
+                }
+            ),
+        ),
+        bucket_entry(PROD, US, BACKUPS_BUCKET, None),
+        # Scenario 2a's explicit deny in a resource-based policy: the ledger is for the finance
+        # team's principals only.
+        bucket_entry(
+            PROD,
+            US,
+            FINANCE_BUCKET,
+            document(
+                {
+                    "Sid": "DenyReadsOutsideFinance",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{FINANCE_BUCKET}/*",
+                    "Condition": {"StringNotEquals": {"aws:PrincipalTag/team": "finance"}},
+                }
+            ),
+        ),
+        bucket_entry(PROD, US, ORDERS_BUCKET, deny_insecure_transport(ORDERS_BUCKET)),
+        bucket_entry(PROD, EU, ORDERS_BUCKET_EU, deny_insecure_transport(ORDERS_BUCKET_EU)),
+        # Public on purpose: the catalogue downloads. Its account lifted the two blocks that
+        # stop a public policy (ACLs stay disabled).
+        bucket_entry(
+            PROD,
+            US,
+            PUBLIC_BUCKET,
+            document(
+                {
+                    "Sid": "PublicRead",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{PUBLIC_BUCKET}/*",
+                }
+            ),
+            {**ALL_BLOCKED, "BlockPublicPolicy": False, "RestrictPublicBuckets": False},
+        ),
+        bucket_entry(PROD, US, REPORTS_BUCKET, None),
+        key_entry(ORDERS_KEY, [SSO_ADMIN.arn]),
+        key_entry(EU_KEY, []),
+        resource_entry(
+            PROD,
+            US,
+            "sqs",
+            "queue",
+            queue_arn,
+            {
+                "Version": "2012-10-17",
+                "Id": f"{queue_arn}/SQSDefaultPolicy",
+                "Statement": [
+                    {
+                        "Sid": "OrdersEventsTopic",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sns.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": queue_arn,
+                        "Condition": {"ArnEquals": {"aws:SourceArn": ORDERS_TOPIC}},
+                    }
+                ],
+            },
+        ),
+        # The policy SNS gives every new topic.
+        resource_entry(
+            PROD,
+            US,
+            "sns",
+            "topic",
+            ORDERS_TOPIC,
+            {
+                "Version": "2008-10-17",
+                "Id": "__default_policy_ID",
+                "Statement": [
+                    {
+                        "Sid": "__default_statement_ID",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "*"},
+                        "Action": [
+                            "SNS:GetTopicAttributes",
+                            "SNS:SetTopicAttributes",
+                            "SNS:AddPermission",
+                            "SNS:RemovePermission",
+                            "SNS:DeleteTopic",
+                            "SNS:Subscribe",
+                            "SNS:ListSubscriptionsByTopic",
+                            "SNS:Publish",
+                        ],
+                        "Resource": ORDERS_TOPIC,
+                        "Condition": {"StringEquals": {"AWS:SourceOwner": PROD}},
+                    }
+                ],
+            },
+        ),
+        # The function policy `lambda add-permission` wrote for the two services that invoke
+        # orders-processor (scenario 7): API Gateway and the nightly EventBridge rule.
+        resource_entry(
+            PROD,
+            US,
+            "lambda",
+            "function",
+            function_arn,
+            {
+                "Version": "2012-10-17",
+                "Id": "default",
+                "Statement": [
+                    {
+                        "Sid": "orders-api-invoke",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "apigateway.amazonaws.com"},
+                        "Action": "lambda:InvokeFunction",
+                        "Resource": function_arn,
+                        "Condition": {
+                            "StringEquals": {"AWS:SourceAccount": PROD},
+                            "ArnLike": {
+                                "AWS:SourceArn": (
+                                    f"arn:aws:execute-api:{US}:{PROD}:{API_ID}/*/POST/orders"
+                                )
+                            },
+                        },
+                    },
+                    {
+                        "Sid": "nightly-reconciliation",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "lambda:InvokeFunction",
+                        "Resource": function_arn,
+                        "Condition": {
+                            "ArnLike": {
+                                "AWS:SourceArn": (
+                                    f"arn:aws:events:{US}:{PROD}:rule/orders-nightly-reconciliation"
+                                )
+                            }
+                        },
+                    },
+                ],
+            },
+        ),
+        resource_entry(
+            PROD,
+            US,
+            "lambda",
+            "function",
+            f"arn:aws:lambda:{US}:{PROD}:function:{NOTIFIER_FUNCTION}",
+            None,
+        ),
+        resource_entry(PROD, US, "secretsmanager", "secret", SECRETS["prod/orders/db"], None),
+        # Scenario 2b's explicit deny in a resource-based policy: only principals tagged
+        # team=payments read the payments key (orders-processor-role is not).
+        resource_entry(
+            PROD,
+            US,
+            "secretsmanager",
+            "secret",
+            SECRETS["prod/payments/api-key"],
+            document(
+                {
+                    "Sid": "DenyOutsidePayments",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": "*",
+                    "Condition": {"StringNotEquals": {"aws:PrincipalTag/team": "payments"}},
+                }
+            ),
+        ),
+        # Granted for a dev deployment of the API that never happened: nobody pulls.
+        resource_entry(
+            PROD,
+            US,
+            "ecr",
+            "repository",
+            f"arn:aws:ecr:{US}:{PROD}:repository/{ECR_REPO}",
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "DevAccountPull",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{DEV}:root"},
+                        "Action": [
+                            "ecr:BatchCheckLayerAvailability",
+                            "ecr:BatchGetImage",
+                            "ecr:GetDownloadUrlForLayer",
+                        ],
+                    }
+                ],
+            },
+        ),
+    ]
+    providers = [
+        provider_entry(
+            OIDC_PROVIDER,
+            "oidc",
+            datetime(2025, 6, 2, 13, 9, 40, tzinfo=UTC),
+            url="token.actions.githubusercontent.com",
+            audiences=["sts.amazonaws.com"],
+            thumbprints=GITHUB_THUMBPRINTS,
+        ),
+        provider_entry(
+            f"arn:aws:iam::{PROD}:saml-provider/{SAML_PROVIDER}",
+            "saml",
+            datetime(2024, 2, 19, 12, 0, 31, tzinfo=UTC),
+        ),
+        provider_entry(OKTA_PROVIDER, "saml", datetime(2023, 3, 8, 10, 14, 22, tzinfo=UTC)),
+    ]
+    return policies, providers
+
+
+def dev_resources() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    policies = [
+        bucket_entry(DEV, EU, SANDBOX_BUCKET, None),
+        bucket_entry(DEV, US, SCRATCH_BUCKET, None),
+        resource_entry(
+            DEV,
+            US,
+            "lambda",
+            "function",
+            f"arn:aws:lambda:{US}:{DEV}:function:{DEV_FUNCTION}",
+            None,
+        ),
+    ]
+    providers = [
+        provider_entry(
+            GITLAB_PROVIDER,
+            "oidc",
+            datetime(2024, 4, 16, 14, 2, 37, tzinfo=UTC),
+            url="gitlab.com",
+            audiences=["https://gitlab.com"],
+            thumbprints=GITLAB_THUMBPRINTS,
+        )
+    ]
+    return policies, providers
+
+
+def mgmt_resources() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The trail bucket's policy as the CloudTrail user guide gives it for an organization trail
+    (AWSCloudTrailAclCheck / Write / OrganizationWrite), with the two account trails that also
+    deliver here, every statement limited by aws:SourceArn to the trails."""
+    bucket = f"arn:aws:s3:::{LOG_BUCKET}"
+    trails = [trail_arn(MGMT, ORG_TRAIL), trail_arn(PROD, PROD_TRAIL), trail_arn(DEV, DEV_TRAIL)]
+    service = {"Service": "cloudtrail.amazonaws.com"}
+    policy = document(
+        {
+            "Sid": "AWSCloudTrailAclCheck20150319",
+            "Effect": "Allow",
+            "Principal": service,
+            "Action": "s3:GetBucketAcl",
+            "Resource": bucket,
+            "Condition": {"StringEquals": {"aws:SourceArn": trails}},
+        },
+        {
+            "Sid": "AWSCloudTrailWrite20150319",
+            "Effect": "Allow",
+            "Principal": service,
+            "Action": "s3:PutObject",
+            "Resource": [
+                f"{bucket}/{ORG_PREFIX}/AWSLogs/{MGMT}/*",
+                f"{bucket}/AWSLogs/{PROD}/*",
+                f"{bucket}/AWSLogs/{DEV}/*",
+            ],
+            "Condition": {
+                "StringEquals": {
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                    "aws:SourceArn": trails,
+                }
+            },
+        },
+        {
+            "Sid": "AWSCloudTrailOrganizationWrite20150319",
+            "Effect": "Allow",
+            "Principal": service,
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket}/{ORG_PREFIX}/AWSLogs/{ORG_ID}/*",
+            "Condition": {
+                "StringEquals": {
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                    "aws:SourceArn": trail_arn(MGMT, ORG_TRAIL),
+                }
+            },
+        },
+    )
+    policies = [bucket_entry(MGMT, US, LOG_BUCKET, policy)]
+    providers = [
+        provider_entry(
+            f"arn:aws:iam::{MGMT}:saml-provider/{SAML_PROVIDER}",
+            "saml",
+            datetime(2024, 2, 19, 11, 58, 2, tzinfo=UTC),
+        )
+    ]
+    return policies, providers
+
+
+def resource_captures() -> dict[str, dict[str, Any]]:
+    """One capture file per account, read when the snapshots were (2026-11-05 08:00Z): no
+    AuthorizationDetails, so each adds the account's resources beside its snapshot."""
+    out = {}
+    for account, read in ((PROD, prod_resources), (DEV, dev_resources), (MGMT, mgmt_resources)):
+        policies, providers = read()
+        out[account] = {
+            "CapturedAt": iam_date(SNAPSHOT_TIME),
+            "Accounts": [account],
+            "ResourcePolicies": sorted(
+                policies, key=lambda p: (p["AccountId"], p["ResourceArn"], p["Region"] or "")
+            ),
+            "IdentityProviders": sorted(providers, key=lambda p: p["Arn"]),
+        }
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # Sample mode
 # --------------------------------------------------------------------------------------------
 
@@ -3460,6 +4184,10 @@ def sample_files(records: list[Rec], seed: int = 0) -> dict[str, bytes]:
         out[f"iam/authorization-details-{account}.json"] = (
             orjson.dumps(details, option=orjson.OPT_INDENT_2) + b"\n"
         )
+    for account, capture in resource_captures().items():
+        out[f"iam/resources-{account}.json"] = (
+            orjson.dumps(capture, option=orjson.OPT_INDENT_2) + b"\n"
+        )
     return out
 
 
@@ -3472,6 +4200,7 @@ def generate_sample(out: Path, seed: int = 0) -> dict[str, int]:
         ("AWSLogs", "*.json.gz"),
         (ORG_PREFIX, "*.json.gz"),
         ("iam", "authorization-details-*.json"),
+        ("iam", "resources-*.json"),
     ):
         for stale in (out / folder).rglob(pattern):
             stale.unlink()

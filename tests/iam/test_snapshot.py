@@ -132,7 +132,7 @@ def test_several_accounts_load_as_one_snapshot_from_a_list_of_documents() -> Non
     snapshot = load_authorization_details([prod, dev], "both", None)
 
     assert snapshot.account_ids == ("111122223333", "444455556666")
-    assert len(snapshot.principals) == 11 + 3
+    assert len(snapshot.principals) == 12 + 3
     bob = snapshot.principal("arn:aws:iam::444455556666:user/dev.bob")
     assert bob.group_names == ("Developers",)
 
@@ -240,11 +240,11 @@ def test_tables_have_the_declared_columns_and_one_row_per_entity() -> None:
 
     assert {name: t.schema for name, t in tables.items()} == SCHEMAS
     assert {name: t.num_rows for name, t in tables.items()} == {
-        "principals": 11,
+        "principals": 12,
         "groups": 1,
         "group_members": 1,
         "policies": 9,
-        "attachments": 10,
+        "attachments": 11,
         "inline_policies": 3,
         "access_keys": 2,
     }

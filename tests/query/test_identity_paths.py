@@ -17,7 +17,15 @@ pytestmark = [pytest.mark.xdist_group("identity-paths")]
 PROD = "111122223333"
 DEV = "444455556666"
 STRANGER = "210987654321"
-PATHS = {"human", "deployer", "workload", "aws_service", "other_account", "unclassified"}
+PATHS = {
+    "human",
+    "deployer",
+    "workload",
+    "aws_service",
+    "other_account",
+    "anonymous",
+    "unclassified",
+}
 GITHUB = f"arn:aws:iam::{PROD}:oidc-provider/token.actions.githubusercontent.com"
 
 
@@ -468,8 +476,11 @@ def test_the_sample_roles_each_serve_one_path(sample_lake):
 
 # cross_account_access
 
+# Unauthenticated callers (accountId ANONYMOUS_PRINCIPAL) belong to no account: they cross no
+# boundary (anonymous_access answers for them).
 CROSSING = (
-    "(user_identity_account_id <> recipient_account_id) "
+    "(user_identity_account_id <> recipient_account_id "
+    "and user_identity_account_id <> 'ANONYMOUS_PRINCIPAL') "
     "or (event_name = 'AssumeRole' "
     "and split_part(request_parameters ->> 'roleArn', ':', 5) <> user_identity_account_id)"
 )
@@ -501,7 +512,11 @@ def test_an_assume_role_into_this_account_names_the_external_principal(sample_la
 
 
 def test_the_callers_side_of_a_cross_account_assume_role_is_outbound(sample_lake):
-    [outbound] = rows_of("cross_account_access", sample_lake, account_id=PROD)
+    [outbound] = [
+        r
+        for r in rows_of("cross_account_access", sample_lake, account_id=PROD)
+        if r["direction"] == "outbound"
+    ]
     assert (outbound["direction"], outbound["external_account_id"]) == ("outbound", DEV)
     assert outbound["caller_arn"] == role("github-actions-deploy")
     assert outbound["session_events"] == 2
