@@ -146,11 +146,11 @@ def message(title: str, sources: Sequence[Figure], text: str) -> Block:
     return Block("message", title, tuple(sources), text)
 
 
-def _count(rows: Iterable[Mapping[str, Any]], test: Callable[[Mapping[str, Any]], bool]) -> int:
+def count_rows(rows: Iterable[Mapping[str, Any]], test: Callable[[Mapping[str, Any]], bool]) -> int:
     return sum(1 for row in rows if test(row))
 
 
-def _sum(rows: Iterable[Mapping[str, Any]], key: str) -> int:
+def sum_column(rows: Iterable[Mapping[str, Any]], key: str) -> int:
     return sum(int(row[key] or 0) for row in rows)
 
 
@@ -180,7 +180,7 @@ def overview(report: Report) -> Section:
     for r in paths.rows:
         path_events[r["path"]] += r["events"]
     cards = (
-        Card("events in the window", _sum(coverage.rows, "events"), "lake_coverage.events"),
+        Card("events in the window", sum_column(coverage.rows, "events"), "lake_coverage.events"),
         Card("accounts", len(accounts), "lake_coverage.accounts"),
         Card("days", len(days), "lake_coverage.days"),
         Card(
@@ -256,19 +256,19 @@ def root(report: Report) -> Section:
         Card("root events", len(activity.rows), "root_activity.events", alert=bool(rows)),
         Card(
             "sign-ins without MFA",
-            _sum(summary.rows, "console_logins_without_mfa"),
+            sum_column(summary.rows, "console_logins_without_mfa"),
             "root_summary.console_logins_without_mfa",
             alert=bool(no_mfa),
         ),
         Card(
             "failed sign-ins",
-            _sum(summary.rows, "failed_logins"),
+            sum_column(summary.rows, "failed_logins"),
             "root_summary.failed_logins",
-            alert=_sum(summary.rows, "failed_logins") > 0,
+            alert=sum_column(summary.rows, "failed_logins") > 0,
         ),
         Card(
             "calls with root access keys",
-            _sum(summary.rows, "access_key_calls"),
+            sum_column(summary.rows, "access_key_calls"),
             "root_summary.access_key_calls",
             alert=bool(key_rows),
         ),
@@ -366,11 +366,11 @@ def failures(report: Report) -> Section:
     for r in grouped.rows:
         per_principal[r["principal_arn"] or "(none)"] += r["failures"]
         per_action[r["action"] or "(unknown)"] += r["failures"]
-    explicit = _count(events.rows, lambda r: bool(r["is_explicit_deny"]))
+    explicit = count_rows(events.rows, lambda r: bool(r["is_explicit_deny"]))
     cards = (
         Card(
             "denied calls",
-            _sum(grouped.rows, "failures"),
+            sum_column(grouped.rows, "failures"),
             "authorization_failures.total",
             alert=bool(grouped.rows),
         ),
@@ -454,7 +454,7 @@ def identities(report: Report) -> Section:
         Card("long-lived keys used", len(keys.rows), "long_lived_keys.rows", alert=bool(keys.rows)),
         Card(
             "root keys",
-            _count(keys.rows, lambda r: bool(r["is_root_key"])),
+            count_rows(keys.rows, lambda r: bool(r["is_root_key"])),
             "long_lived_keys.root_keys",
             alert=any(r["is_root_key"] for r in keys.rows),
         ),
@@ -575,18 +575,18 @@ def least_privilege(report: Report) -> Section:
             Card("principals judged", len(summary.rows), "unused_permissions_summary.principals"),
             Card(
                 "granted actions",
-                _sum(summary.rows, "granted"),
+                sum_column(summary.rows, "granted"),
                 "unused_permissions_summary.granted",
             ),
             Card(
                 "unused (removable)",
-                _sum(summary.rows, "unused"),
+                sum_column(summary.rows, "unused"),
                 "unused_permissions_summary.unused",
-                alert=_sum(summary.rows, "unused") > 0,
+                alert=sum_column(summary.rows, "unused") > 0,
             ),
             Card(
                 "not observable",
-                _sum(summary.rows, "not_observable"),
+                sum_column(summary.rows, "not_observable"),
                 "unused_permissions_summary.not_observable",
                 note="CloudTrail cannot show their use",
             ),

@@ -49,6 +49,7 @@ CASES: dict[str, tuple[str, dict[str, str]]] = {
     "sensitive_actions": ("sensitive_actions", WINDOW),
     "unmapped_events": ("unmapped_events", WINDOW),
     "anonymous_access": ("anonymous_access", WINDOW),
+    "resource_access": ("resource_access", WINDOW),
 }
 
 

@@ -119,6 +119,18 @@ class _Builder:
         return out
 
 
+def _sid(b: _Builder, callers: list[Caller], default: str) -> str:
+    """The Sid of the one current statement that admitted all of ``callers``, so that a diff
+    against today's policy shows what changed in it; else ``default``."""
+    admitting = [b.admitting(c) for c in callers]
+    sids = {s.sid if s else None for s in admitting}
+    if len(sids) == 1:
+        (sid,) = sids
+        if sid:
+            return sid
+    return default
+
+
 def _merge(
     condition: dict[str, dict[str, Any]], operator: str, key: str, values: list[str]
 ) -> None:
@@ -300,7 +312,7 @@ def _principal_statements(
         accounts = sorted({c.account_id or "" for c in members})
         out.append(
             _statement(
-                policy_document.sid("Allow", *accounts),
+                _sid(b, members, policy_document.sid("Allow", *accounts)),
                 {"AWS": sorted(c.arn for c in members)},
                 list(actions),
                 list(resources),
@@ -369,7 +381,7 @@ def _service_statements(
             )
         out.append(
             _statement(
-                policy_document.sid("Allow", caller.arn.split(".", 1)[0]),
+                _sid(b, [caller], policy_document.sid("Allow", caller.arn.split(".", 1)[0])),
                 {"Service": [caller.arn]},
                 list(caller.used_actions),
                 b.resources(pairs),
