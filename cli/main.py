@@ -15,6 +15,7 @@ from trailwise.pipeline.ingest import IngestProgress, IngestResult
 from trailwise.pipeline.policy import render as policy_render
 from trailwise.pipeline.policy.diff import render_text as diff_text
 from trailwise.pipeline.policy.replay import render_text as replay_text
+from trailwise.pipeline.policy.resource_policy import render_text as resource_text
 from trailwise.pipeline.policy.trust import render_text as trust_text
 from trailwise.pipeline.timeutil import parse_when
 
@@ -662,6 +663,8 @@ def demo(
     typer.echo(diff_text(result.diff, replacement=False))
     typer.echo(f"\n== trailwise policy trust {result.trust.role_arn}")
     typer.echo(trust_text(result.trust))
+    typer.echo(f"\n== trailwise policy resource {result.resource.resource_arn}")
+    typer.echo(resource_text(result.resource), nl=False)
 
 
 @app.command()

@@ -20,6 +20,7 @@ from trailwise.pipeline.lake import Lake, maintenance
 from trailwise.pipeline.policy import suggest
 from trailwise.pipeline.policy.diff import diff
 from trailwise.pipeline.policy.replay import numbered, replay
+from trailwise.pipeline.policy.resource_policy import suggest_resource_policy
 from trailwise.pipeline.policy.trust import suggest_trust
 from trailwise.pipeline.sources import keys
 from trailwise.pipeline.sources.s3 import S3Config
@@ -42,10 +43,13 @@ class DemoResult:
     diff: Any  # the EC2 app role's grants against its use
     trust: Any  # who assumes the CI role
     replay: Any  # the CI role's calls replayed against its suggestion
+    resource: Any  # who uses the artifacts bucket, its policy reviewed, the suggested one
 
 
 DEMO_CI_ROLE = "arn:aws:iam::111122223333:role/github-actions-deploy"
 DEMO_APP_ROLE = "arn:aws:iam::111122223333:role/app-role"
+# Read from the dev account through a policy granting that whole account (scenario 10).
+DEMO_BUCKET_ARN = "arn:aws:s3:::acme-prod-artifacts"
 
 
 def run_demo(sample_logs: Path, lake: Lake) -> DemoResult:
@@ -119,4 +123,5 @@ def run_demo(sample_logs: Path, lake: Lake) -> DemoResult:
         replay(lake, DEMO_CI_ROLE, numbered(suggestion.name, suggestion.documents))
         if suggestion
         else None,
+        suggest_resource_policy(lake, DEMO_BUCKET_ARN),
     )

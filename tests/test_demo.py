@@ -43,15 +43,18 @@ def test_the_demo_ingests_sample_logs_through_s3_and_a_second_run_finds_nothing_
     assert "github-actions-deploy" in (lake_dir.parent / "demo-report.html").read_text("utf-8")
 
 
-def test_the_demo_ends_with_the_payoff_policy_suggestion_diff_and_trust(demo_run):
+def test_the_demo_ends_with_the_payoff_suggestion_diff_trust_and_a_resource_policy(demo_run):
     out = demo_run[1].stdout
     suggestion = out.split("== trailwise policy suggest")[1].split("== trailwise policy diff")[0]
     assert '"Action": "iam:PassRole"' in suggestion
     assert "iam:PassedToService" in suggestion
     diff = out.split("== trailwise policy diff")[1].split("== trailwise policy trust")[0]
     assert "Remove (granted, observable, not used in the window):" in diff
-    trust = out.split("== trailwise policy trust")[1]
+    trust = out.split("== trailwise policy trust")[1].split("== trailwise policy resource")[0]
     assert "repo:acme/app:ref:refs/heads/main" in trust
+    resource = out.split("== trailwise policy resource")[1]
+    assert "admits all of account 444455556666, where only" in resource
+    assert '"AWS": "arn:aws:iam::444455556666:role/dev-sandbox-role"' in resource
 
 
 def test_the_demo_without_sample_logs_says_what_is_missing(cli, tmp_path, lake_dir):
