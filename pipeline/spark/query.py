@@ -22,6 +22,7 @@ import pyarrow as pa
 from trailwise.pipeline import sqlfile
 from trailwise.pipeline.errors import QueryError
 from trailwise.pipeline.iam import observable, store
+from trailwise.pipeline.iam import resources as iam_resources
 from trailwise.pipeline.iam.store import GRANTS_SCHEMA
 from trailwise.pipeline.iam.tables import SCHEMAS
 from trailwise.pipeline.lake import ACTIONS_TABLE, AGGREGATED_TABLE, EVENTS_TABLE, Lake
@@ -43,8 +44,9 @@ _UNSAFE_FUNCTIONS = {"reflect", "java_method", "try_reflect"}
 
 def views(spark: Any, lake: Lake) -> None:
     """Temp views of ``spark`` over the lake's current snapshots, as DuckDB's: ``events``,
-    ``event_actions``, ``aggregated_events``, ``iam_actions``, ``aggregated_use`` and, when IAM
-    snapshots are loaded, the ``iam_*`` views."""
+    ``event_actions``, ``aggregated_events``, ``iam_actions``, ``aggregated_use``, the ``iam_*``
+    views when IAM snapshots are loaded, and ``iam_resource_policies`` and
+    ``iam_identity_providers`` always (empty until a snapshot holds them)."""
     lake.require()
     _quiet(spark)
     for view, table_name in (
@@ -57,6 +59,7 @@ def views(spark: Any, lake: Lake) -> None:
     _aggregated_use(spark)
     _resource_uses(spark)
     _iam_views(spark, lake)
+    _iam_resource_views(spark, lake)
 
 
 def read_table(spark: Any, lake: Lake, table_name: str) -> Any:
@@ -133,9 +136,30 @@ def _iam_views(spark: Any, lake: Lake) -> None:
     )
 
 
+def _iam_resource_views(spark: Any, lake: Lake) -> None:
+    """``iam_resource_policies`` and ``iam_identity_providers`` over the latest snapshot of each
+    account that holds them, as DuckDB's; always defined (empty without one), so that a query
+    over them runs on lakes of older snapshots too."""
+    latest = store.latest_resources(lake)
+    chosen = frame(spark, latest)
+    chosen.createOrReplaceTempView("_iam_resources_latest")
+    for name in iam_resources.TABLES:
+        files = store.table_files(lake, name, latest.column("snapshot_id").to_pylist())
+        if not files:
+            frame(spark, iam_resources.empty_table(name)).createOrReplaceTempView(f"iam_{name}")
+            continue
+        rows = _read_iam(spark, name, files)
+        rows.join(chosen, ["snapshot_id", "account_id"], "left_semi").select(
+            *rows.columns
+        ).createOrReplaceTempView(f"iam_{name}")
+
+
 def _read_iam(spark: Any, name: str, files: list[str]) -> Any:
     """An IAM snapshot table's files in the store's schema (its zoned timestamps TIMESTAMP)."""
-    schema = GRANTS_SCHEMA if name == "grants" else SCHEMAS[name]
+    if name in iam_resources.SCHEMAS:
+        schema = iam_resources.SCHEMAS[name]
+    else:
+        schema = GRANTS_SCHEMA if name == "grants" else SCHEMAS[name]
     return spark.read.schema(_spark_schema(schema)).parquet(*files).select(*schema.names)
 
 

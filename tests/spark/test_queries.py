@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 import pytest
 
 from tests.given import an_event, given_delivery_file
@@ -86,6 +87,48 @@ def test_a_parameter_error_is_the_same_one_line_error_on_both_engines(spark, lak
 def test_an_unknown_sensitive_category_is_refused_by_the_query_on_spark(spark, lake):
     with pytest.raises(QueryError, match=r"unknown category iam_polcy_change \(known: "):
         spark_query.run_named(lake, "sensitive_actions", {"category": "iam_polcy_change"}, spark)
+
+
+def zoned_in_utc(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with every zoned timestamp named in UTC: DuckDB hands a TIMESTAMPTZ to Arrow in
+    its session's zone (the machine's, ``Etc/UTC`` here), Spark's answer says ``UTC``; both are
+    the same instants."""
+    return pa.schema(
+        pa.field(f.name, pa.timestamp(f.type.unit, "UTC"), f.nullable)
+        if pa.types.is_timestamp(f.type) and f.type.tz
+        else f
+        for f in schema
+    )
+
+
+RESOURCE_VIEWS = {
+    "iam_resource_policies": "select * from iam_resource_policies order by resource_arn, region",
+    "iam_identity_providers": "select * from iam_identity_providers order by provider_arn",
+}
+
+
+@pytest.mark.parametrize("view", sorted(RESOURCE_VIEWS))
+def test_the_resource_views_hold_on_spark_the_rows_and_types_duckdb_holds(
+    spark, lake, duckdb_con, view
+):
+    sql = RESOURCE_VIEWS[view]
+    on_spark = spark_query.run_sql(lake, sql, spark)
+    on_duckdb = duckdb_con.sql(sql).to_arrow_table()
+    assert on_spark.num_rows > 0  # the sample's captures hold both
+    assert on_spark.schema == zoned_in_utc(on_duckdb.schema)
+    assert on_spark.to_pylist() == on_duckdb.to_pylist()
+
+
+@pytest.mark.parametrize("view", sorted(RESOURCE_VIEWS))
+def test_a_lake_without_captures_has_empty_resource_views_of_the_same_types(
+    spark, tmp_path, lake_dir, view
+):
+    given_delivery_file(tmp_path / "logs", [an_event()])
+    api.ingest([str(tmp_path / "logs")], lake_dir)
+    sql = RESOURCE_VIEWS[view]
+    on_spark = spark_query.run_sql(Lake(lake_dir), sql, spark)
+    assert on_spark.num_rows == 0
+    assert on_spark.schema == zoned_in_utc(api.run_sql(sql, lake_dir).schema)
 
 
 def test_spark_sql_runs_over_the_same_views(spark, lake):
