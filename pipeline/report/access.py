@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from trailwise.pipeline.report.model import Report
-from trailwise.pipeline.report.sections import (
+from trailwise.pipeline.report.blocks import (
     Block,
     Card,
     Column,
@@ -17,6 +16,7 @@ from trailwise.pipeline.report.sections import (
     sum_column,
     table,
 )
+from trailwise.pipeline.report.model import Report
 
 
 def _beyond_its_account(row: Mapping[str, Any]) -> bool:
