@@ -149,10 +149,10 @@ final as (
         case
             when anonymous_calls > 0
                 then 'unauthenticated callers used it: check that its policy means to be public'
-            when len(external_accounts) > 0
-                then 'used from ' || len(external_accounts) || ' other account(s): its policy '
-                    || 'should admit exactly ' || array_to_string(external_principals, ', ')
-            when len(aws_services) > 0
+            when array_length(external_accounts) > 0
+                then 'used from ' || array_length(external_accounts)
+                    || ' other account(s): its policy should admit exactly ' || array_to_string(external_principals, ', ')
+            when array_length(aws_services) > 0
                 then 'used by AWS services (' || array_to_string(aws_services, ', ')
                     || '): their grants need confused-deputy conditions'
             else 'used only by principals of its own account: their identity policies suffice'
