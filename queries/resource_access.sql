@@ -151,7 +151,8 @@ final as (
                 then 'unauthenticated callers used it: check that its policy means to be public'
             when array_length(external_accounts) > 0
                 then 'used from ' || array_length(external_accounts)
-                    || ' other account(s): its policy should admit exactly ' || array_to_string(external_principals, ', ')
+                    || ' other account(s): its policy should admit exactly '
+                    || array_to_string(external_principals, ', ')
             when array_length(aws_services) > 0
                 then 'used by AWS services (' || array_to_string(aws_services, ', ')
                     || '): their grants need confused-deputy conditions'
