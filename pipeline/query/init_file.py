@@ -40,7 +40,7 @@ import pyarrow as pa
 
 from trailwise.pipeline import sqlfile
 from trailwise.pipeline.errors import UsageError
-from trailwise.pipeline.iam import observable, resources, store
+from trailwise.pipeline.iam import observable, resources, store, trusts
 from trailwise.pipeline.lake import (
     ACTIONS_TABLE,
     AGGREGATED_TABLE,
@@ -252,6 +252,7 @@ def init_sql(lake: Lake) -> tuple[str, ConnectResult]:
         script.view("resource_uses", _library_sql("resource_uses"))
         _iam(script, lake)
         _iam_resources(script, lake)
+        script.rows("iam_role_trusts", trusts.table(lake))
         result.views = script.names
         return script.text(), result
     finally:

@@ -2,8 +2,8 @@
 
 ``events`` (one row per event), ``event_actions`` (the IAM actions each event exercised),
 ``iam_actions`` (the IAM action catalogue) and, when IAM snapshots are loaded, ``iam_*`` over
-the latest snapshot of each account; ``iam_resource_policies`` and ``iam_identity_providers``
-always (empty until a snapshot holds them).
+the latest snapshot of each account; ``iam_resource_policies``, ``iam_identity_providers`` and
+``iam_role_trusts`` always (empty until a snapshot holds them).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from trailwise.pipeline import sqlfile
 from trailwise.pipeline.errors import UsageError
-from trailwise.pipeline.iam import observable, resources, store
+from trailwise.pipeline.iam import observable, resources, store, trusts
 from trailwise.pipeline.lake import (
     ACTIONS_TABLE,
     AGGREGATED_TABLE,
@@ -74,6 +74,8 @@ def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
     _resource_uses(con)
     _iam_views(con, lake)
     _iam_resource_views(con, lake)
+    # Always defined, as the resource views: stale_federation reads it beside them.
+    con.from_arrow(trusts.table(lake)).create_view("iam_role_trusts")
     return con
 
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from trailwise.pipeline import sqlfile
 from trailwise.pipeline.errors import QueryError
-from trailwise.pipeline.iam import observable, store
+from trailwise.pipeline.iam import observable, store, trusts
 from trailwise.pipeline.iam import resources as iam_resources
 from trailwise.pipeline.iam.store import GRANTS_SCHEMA
 from trailwise.pipeline.iam.tables import SCHEMAS
@@ -45,8 +45,9 @@ _UNSAFE_FUNCTIONS = {"reflect", "java_method", "try_reflect"}
 def views(spark: Any, lake: Lake) -> None:
     """Temp views of ``spark`` over the lake's current snapshots, as DuckDB's: ``events``,
     ``event_actions``, ``aggregated_events``, ``iam_actions``, ``aggregated_use``, the ``iam_*``
-    views when IAM snapshots are loaded, and ``iam_resource_policies`` and
-    ``iam_identity_providers`` always (empty until a snapshot holds them)."""
+    views when IAM snapshots are loaded, and ``iam_resource_policies``,
+    ``iam_identity_providers`` and ``iam_role_trusts`` always (empty until a snapshot holds
+    them)."""
     lake.require()
     _quiet(spark)
     for view, table_name in (
@@ -60,6 +61,7 @@ def views(spark: Any, lake: Lake) -> None:
     _resource_uses(spark)
     _iam_views(spark, lake)
     _iam_resource_views(spark, lake)
+    frame(spark, trusts.table(lake)).createOrReplaceTempView("iam_role_trusts")
 
 
 def read_table(spark: Any, lake: Lake, table_name: str) -> Any:

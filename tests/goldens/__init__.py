@@ -50,6 +50,9 @@ CASES: dict[str, tuple[str, dict[str, str]]] = {
     "unmapped_events": ("unmapped_events", WINDOW),
     "anonymous_access": ("anonymous_access", WINDOW),
     "resource_access": ("resource_access", WINDOW),
+    "stale_federation": ("stale_federation", WINDOW),
+    # Day 3 alone: the Identity Center providers were last used on days 1 and 2.
+    "stale_federation-day-3": ("stale_federation", {"since": "2026-11-04", "until": "2026-11-05"}),
 }
 
 

@@ -131,6 +131,27 @@ def test_a_lake_without_captures_has_empty_resource_views_of_the_same_types(
     assert on_spark.schema == zoned_in_utc(api.run_sql(sql, lake_dir).schema)
 
 
+def test_stale_federation_runs_alike_on_a_lake_of_captures_without_any_snapshot(spark, tmp_path):
+    """No iam_principals there: the query reads iam_role_trusts, defined on both engines."""
+    from tests.query.test_federation import PROD, a_saml_sign_in, given_a_lake, role
+    from tests.query.test_federation import saml_provider as provider
+
+    lake = given_a_lake(
+        tmp_path,
+        [
+            a_saml_sign_in(provider(PROD), role(PROD, "admins"), "2026-11-01T08:00:00Z"),
+            an_event(eventTime="2026-11-03T10:00:00Z"),
+        ],
+        [provider(PROD), provider(PROD, "adfs")],
+    )
+    window = {"since": "2026-11-03", "until": "2026-11-05"}
+    on_duckdb = api.run_named("stale_federation", lake, window)
+    on_spark = spark_query.run_named(Lake(lake), "stale_federation", window, spark)
+    assert on_spark.num_rows == 2
+    assert on_spark.schema == on_duckdb.schema
+    assert on_spark.to_pylist() == on_duckdb.to_pylist()
+
+
 def test_spark_sql_runs_over_the_same_views(spark, lake):
     sql = "select count(*) as n from events where event_name = 'ConsoleLogin'"
     assert spark_query.run_sql(lake, sql, spark).to_pylist() == api.run_sql(sql, lake).to_pylist()
