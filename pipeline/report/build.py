@@ -47,6 +47,8 @@ ASKS = (
     Ask("long_lived_keys", "account_id"),
     Ask("sensitive_actions", "account_id"),
     Ask("unused_permissions_summary", "account_id", needs_iam_snapshot=True, needs_window=True),
+    Ask("resource_access", "account_id"),
+    Ask("stale_federation", "account_id"),
 )
 
 

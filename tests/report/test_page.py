@@ -79,6 +79,29 @@ def test_the_numbers_shown_are_the_named_queries_answers(sample_opened, sample_l
     assert shown(page, "unused_permissions_summary.granted") == sum(r["granted"] for r in unused)
 
 
+def test_the_resource_and_federation_numbers_are_the_named_queries_answers(
+    sample_opened, sample_lake
+):
+    page = sample_opened.page
+    access = api.run_named("resource_access", sample_lake, WINDOW).to_pylist()
+    stale = api.run_named("stale_federation", sample_lake, WINDOW).to_pylist()
+    assert shown(page, "resource_access.rows") == len(access) > 0
+    assert shown(page, "resource_access.external") == sum(
+        1 for r in access if r["external_accounts"]
+    )
+    assert shown(page, "resource_access.services") == sum(1 for r in access if r["aws_services"])
+    assert shown(page, "resource_access.anonymous_calls") == sum(
+        r["anonymous_calls"] for r in access
+    )
+    assert shown(page, "resource_access.beyond") == sum(
+        1 for r in access if r["external_accounts"] or r["aws_services"] or r["anonymous_calls"]
+    )
+    assert shown(page, "stale_federation.rows") == len(stale) > 0
+    section = page.locator("#resources")
+    assert "acme-prod-public-downloads" in section.inner_text()
+    assert "okta" in section.inner_text().lower()
+
+
 def test_each_figure_names_the_query_that_gives_it(sample_opened):
     page = sample_opened.page
     commands = page.eval_on_selector_all("[data-query]", "els => els.map(e => e.textContent)")
@@ -93,6 +116,8 @@ def test_each_figure_names_the_query_that_gives_it(sample_opened):
         "long_lived_keys",
         "sensitive_actions",
         "unused_permissions_summary",
+        "resource_access",
+        "stale_federation",
     }
     assert all(c.startswith("trailwise query ") for c in commands)
 
