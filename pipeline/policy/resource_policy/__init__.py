@@ -17,7 +17,7 @@ Example::
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -88,7 +88,6 @@ def suggest_resource_policy(
     start, end = naive_utc(since), naive_utc(until)
     con = connect(store)
     try:
-        account = target.account_id or _account(con, target)
         rows = fetch(
             con,
             _sql("resource_callers"),
@@ -97,6 +96,7 @@ def suggest_resource_policy(
             since=start,
             until=end,
         )
+        account = target.account_id or _account(con, target, rows)
         organizations = {
             r["account_id"]: r["organization_id"] for r in fetch(con, _sql("lake_organizations"))
         }
@@ -143,9 +143,16 @@ def suggest_resource_policy(
     )
 
 
-def _account(con: duckdb.DuckDBPyConnection, target: Target) -> str | None:
-    rows = fetch(con, _sql("resource_account"), resource_arn=target.text)
-    return str(rows[0]["account_id"]) if rows else None
+def _account(
+    con: duckdb.DuckDBPyConnection, target: Target, callers: list[dict[str, Any]]
+) -> str | None:
+    """A bucket's account: its capture's, else the one the calls on it say (the bucket's
+    accountId in their resources, else the account that logged them)."""
+    (captured,) = fetch(con, _sql("resource_account"), resource_arn=target.text)
+    if captured["account_id"]:
+        return str(captured["account_id"])
+    seen = Counter(r["resource_account_id"] for r in callers if r["resource_account_id"])
+    return seen.most_common(1)[0][0] if seen else None
 
 
 def _current(con: duckdb.DuckDBPyConnection, target: Target, account: str | None) -> CurrentPolicy:

@@ -72,7 +72,12 @@ principal_calls as (
         events.shared_event_id,
         events.source_ip_address,
         events.vpc_endpoint_id,
-        events.resources,
+        coalesce(
+            case when events.resources -> 0 ->> 'type' = 'AWS::S3::Bucket'
+                then events.resources -> 0 ->> 'accountId' end,
+            case when events.resources -> 1 ->> 'type' = 'AWS::S3::Bucket'
+                then events.resources -> 1 ->> 'accountId' end
+        ) as bucket_account_id,
         action_rows.is_authorized,
         action_rows.is_explicit_deny,
         action_rows.denied_by,
@@ -125,7 +130,12 @@ service_calls as (
         service_events.shared_event_id,
         service_events.source_ip_address,
         service_events.vpc_endpoint_id,
-        service_events.resources,
+        coalesce(
+            case when service_events.resources -> 0 ->> 'type' = 'AWS::S3::Bucket'
+                then service_events.resources -> 0 ->> 'accountId' end,
+            case when service_events.resources -> 1 ->> 'type' = 'AWS::S3::Bucket'
+                then service_events.resources -> 1 ->> 'accountId' end
+        ) as bucket_account_id,
         -- The event logs whether the call was refused; which policy refused it is not known.
         service_events.error_code is null
             or service_events.error_code not in (
@@ -143,9 +153,18 @@ service_calls as (
 ),
 
 calls as (
-    select * from principal_calls
-    union all
-    select * from service_calls
+    select
+        *,
+        coalesce(
+            nullif(split_part(action_resource_arn, ':', 5), ''),
+            bucket_account_id,
+            recipient_account_id
+        ) as resource_account_id
+    from (
+        select * from principal_calls
+        union all
+        select * from service_calls
+    )
 ),
 
 located as (
@@ -163,15 +182,7 @@ located as (
                     action_resource_arn, '^(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+)', 1
                 )
             else action_resource_arn
-        end as resource_arn,
-        coalesce(
-            nullif(split_part(action_resource_arn, ':', 5), ''),
-            case when resources -> 0 ->> 'type' = 'AWS::S3::Bucket'
-                then resources -> 0 ->> 'accountId' end,
-            case when resources -> 1 ->> 'type' = 'AWS::S3::Bucket'
-                then resources -> 1 ->> 'accountId' end,
-            recipient_account_id
-        ) as resource_account_id
+        end as resource_arn
     from calls
 ),
 
@@ -231,19 +242,7 @@ resolved as (
             when known_ids.principal_arn is not null
                 then 'principal id ' || known_ids.principal_id || ' seen elsewhere in the lake'
             else 'only the caller''s account is logged'
-        end as caller_evidence,
-        row_number() over (
-            partition by
-                coalesce(located.shared_event_id, located.event_id || '@'
-                    || coalesce(located.recipient_account_id, '')),
-                located.action,
-                located.action_resource_arn
-            order by
-                located.recipient_account_id is not distinct from located.resource_account_id
-                    desc,
-                located.user_identity_type is distinct from 'AWSAccount' desc,
-                located.recipient_account_id
-        ) as copy_rank
+        end as caller_evidence
     from located
     left join caller_copies
         on located.user_identity_type = 'AWSAccount'
@@ -253,6 +252,38 @@ resolved as (
         on located.user_identity_type = 'AWSAccount'
         and located.caller_kind = 'principal'
         and known_ids.principal_id = split_part(located.user_identity_principal_id, ':', 1)
+),
+
+-- Of the copies of one call (same sharedEventID), the one the resource's account logged,
+-- else one naming the caller, else the first account's. Only copies are ranked: sorting every
+-- row of a large lake would cost more than the rest of the view.
+kept_copies as (
+    select
+        shared_event_id,
+        action,
+        action_resource_arn,
+        arg_min(
+            recipient_account_id,
+            case when recipient_account_id is not distinct from resource_account_id then 0 else 2 end
+                + case when user_identity_type is distinct from 'AWSAccount' then 0 else 1 end
+                || '@' || coalesce(recipient_account_id, '')
+        ) as recipient_account_id
+    from calls
+    where shared_event_id is not null
+    group by shared_event_id, action, action_resource_arn
+),
+
+deduplicated as (
+    select
+        resolved.*
+    from resolved
+    left join kept_copies
+        on kept_copies.shared_event_id = resolved.shared_event_id
+        and kept_copies.action = resolved.action
+        and kept_copies.action_resource_arn = resolved.action_resource_arn
+        and kept_copies.recipient_account_id is not distinct from resolved.recipient_account_id
+    where resolved.shared_event_id is null
+        or kept_copies.shared_event_id is not null
 ),
 
 final as (
@@ -282,8 +313,7 @@ final as (
         is_explicit_deny,
         denied_by,
         error_code
-    from resolved
-    where copy_rank = 1
+    from deduplicated
 )
 
 select * from final

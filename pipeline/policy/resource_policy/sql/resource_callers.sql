@@ -4,7 +4,7 @@
 -- param: name_arn varchar the same resource as calls may name it (a secret without its random suffix), or null
 -- param: since timestamp optional start of the window (inclusive)
 -- param: until timestamp optional end of the window (exclusive)
--- columns: caller_kind, caller_arn, caller_account_id, caller_evidence, action, action_resource_arn, calls, denied, explicit_denials, denied_by, first_seen, last_seen, via_services, source_arns, source_accounts, vpc_endpoints
+-- columns: resource_account_id, caller_kind, caller_arn, caller_account_id, caller_evidence, action, action_resource_arn, calls, denied, explicit_denials, denied_by, first_seen, last_seen, via_services, source_arns, source_accounts, vpc_endpoints
 
 with
 
@@ -25,6 +25,7 @@ uses as (
 
 final as (
     select
+        resource_account_id,
         caller_kind,
         caller_arn,
         caller_account_id,
@@ -54,8 +55,9 @@ final as (
             []
         ) as vpc_endpoints
     from uses
-    group by caller_kind, caller_arn, caller_account_id, action, action_resource_arn
+    group by
+        resource_account_id, caller_kind, caller_arn, caller_account_id, action, action_resource_arn
 )
 
 select * from final
-order by caller_kind, caller_arn, action, action_resource_arn
+order by resource_account_id, caller_kind, caller_arn, action, action_resource_arn
