@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import json
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -69,7 +70,7 @@ class ReportFormat(str, Enum):
     json = "json"
 
 
-class TrustFormat(str, Enum):
+class SuggestionFormat(str, Enum):
     text = "text"
     json = "json"
     policy = "policy"
@@ -276,6 +277,24 @@ def replay_command(
         raise typer.Exit(2)
 
 
+def _report_or_policy(
+    fmt: SuggestionFormat,
+    result: Any,
+    report: Callable[[Any], str],
+    nothing_to_suggest: PolicyError,
+    policy: Callable[[str], str],
+) -> str:
+    """The report (text or JSON) or the suggested policy alone (``policy`` given its format);
+    a result without a suggested document has no policy to print."""
+    if fmt is SuggestionFormat.text:
+        return report(result)
+    if fmt is SuggestionFormat.json:
+        return render_json(result.to_dict())
+    if result.document is None:
+        raise nothing_to_suggest
+    return policy("json" if fmt is SuggestionFormat.policy else fmt.value)
+
+
 @policy_app.command("trust")
 def trust_command(
     role_arn: Annotated[str, typer.Argument(help="ARN of the IAM role.")],
@@ -286,13 +305,13 @@ def trust_command(
     since: SinceOpt = None,
     until: UntilOpt = None,
     fmt: Annotated[
-        TrustFormat,
+        SuggestionFormat,
         typer.Option(
             "--format",
             help="text (report), json (report), or the suggested trust policy alone: policy "
             "(JSON), terraform, cloudformation.",
         ),
-    ] = TrustFormat.text,
+    ] = SuggestionFormat.text,
     output: OutputOpt = None,
 ) -> None:
     """Who really assumed a role, the trust policy restricted to them, and what is wrong with
@@ -302,19 +321,17 @@ def trust_command(
         result = api.policy_trust(
             role_arn, lake, since=parse_when(since), until=parse_when(until, end_of_day=True)
         )
-        if fmt is TrustFormat.text:
-            text = trust_text(result)
-        elif fmt is TrustFormat.json:
-            text = render_json(result.to_dict())
-        elif result.document is None:
-            raise PolicyError(
+        name = result.role_arn.rsplit("/", 1)[-1] + "-trust"
+        text = _report_or_policy(
+            fmt,
+            result,
+            trust_text,
+            PolicyError(
                 f"nobody assumed {result.role_arn} in the window: no trust policy to suggest",
                 hint="see --format text for the findings",
-            )
-        else:
-            kind = "json" if fmt is TrustFormat.policy else fmt.value
-            name = result.role_arn.rsplit("/", 1)[-1] + "-trust"
-            text = render([result.document], kind, name, kind="trust")
+            ),
+            lambda kind: render([result.document], kind, name, kind="trust"),
+        )
         _emit(text, output)
 
 
@@ -334,13 +351,13 @@ def resource_command(
     since: SinceOpt = None,
     until: UntilOpt = None,
     fmt: Annotated[
-        TrustFormat,
+        SuggestionFormat,
         typer.Option(
             "--format",
             help="text (report), json (report), or the suggested resource policy alone: "
             "policy (JSON), terraform, cloudformation.",
         ),
-    ] = TrustFormat.text,
+    ] = SuggestionFormat.text,
     output: OutputOpt = None,
 ) -> None:
     """Who really used a resource (principals by account, AWS services, anonymous callers),
@@ -351,24 +368,22 @@ def resource_command(
         result = api.policy_resource(
             resource_arn, lake, since=parse_when(since), until=parse_when(until, end_of_day=True)
         )
-        if fmt is TrustFormat.text:
-            text = resource_text(result)
-        elif fmt is TrustFormat.json:
-            text = render_json(result.to_dict())
-        elif result.document is None:
-            raise PolicyError(
+        text = _report_or_policy(
+            fmt,
+            result,
+            resource_text,
+            PolicyError(
                 f"{result.resource_arn} needs no resource policy for the window's callers",
                 hint="see --format text for who used it and why",
-            )
-        else:
-            kind = "json" if fmt is TrustFormat.policy else fmt.value
-            text = render_resource_policy(
+            ),
+            lambda kind: render_resource_policy(
                 result.document,
                 kind,
                 service=result.service,
                 resource_arn=result.resource_arn,
                 name=result.name,
-            )
+            ),
+        )
         _emit(text, output)
 
 

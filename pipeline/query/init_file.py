@@ -249,6 +249,7 @@ def init_sql(lake: Lake) -> tuple[str, ConnectResult]:
         script.rows("_aggregated_api_actions", aggregated_api_actions(con))
         script.view("aggregated_use", _library_sql("aggregated_use"))
         script.rows("_service_api_actions", api_actions(con.sql(SERVICE_APIS).fetchall()))
+        script.view("known_principals", _library_sql("known_principals"))
         script.view("resource_uses", _library_sql("resource_uses"))
         _iam(script, lake)
         _iam_resources(script, lake)

@@ -107,12 +107,14 @@ SERVICE_APIS = (
 
 
 def _resource_uses(con: duckdb.DuckDBPyConnection) -> None:
-    """``resource_uses``: the calls on resources that can hold a resource-based policy, by
+    """``known_principals`` (the roles' and users' unique ids the events name) and
+    ``resource_uses``: the calls on resources that can hold a resource-based policy, by
     principals, AWS services and anonymous callers (sql/resource_uses.sql)."""
     con.from_arrow(api_actions(con.sql(SERVICE_APIS).fetchall())).create_view(
         "_service_api_actions"
     )
-    con.sql(sqlfile.text("trailwise.pipeline.query", "resource_uses")).create_view("resource_uses")
+    for view in ("known_principals", "resource_uses"):
+        con.sql(sqlfile.text("trailwise.pipeline.query", view)).create_view(view)
 
 
 def api_actions(pairs: Iterable[tuple[str | None, str | None]]) -> pa.Table:

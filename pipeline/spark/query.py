@@ -104,12 +104,12 @@ def _aggregated_use(spark: Any) -> None:
 
 
 def _resource_uses(spark: Any) -> None:
-    """``resource_uses`` from the same SQL file DuckDB's view is made of."""
+    """``known_principals`` and ``resource_uses`` from the SQL files DuckDB's views are made
+    of."""
     pairs = [(row[0], row[1]) for row in spark.sql(SERVICE_APIS).collect()]
     frame(spark, api_actions(pairs)).createOrReplaceTempView("_service_api_actions")
-    spark.sql(translate(sqlfile.text(_PACKAGE, "resource_uses"))).createOrReplaceTempView(
-        "resource_uses"
-    )
+    for view in ("known_principals", "resource_uses"):
+        spark.sql(translate(sqlfile.text(_PACKAGE, view))).createOrReplaceTempView(view)
 
 
 def _iam_views(spark: Any, lake: Lake) -> None:

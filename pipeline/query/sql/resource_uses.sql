@@ -198,29 +198,6 @@ caller_copies as (
     group by shared_event_id
 ),
 
--- Unique ids of roles (AROA...) and users (AIDA...) as the lake knows them, one ARN per id.
-known_ids as (
-    select
-        principal_id,
-        min(principal_arn) as principal_arn
-    from (
-        select
-            session_issuer_principal_id as principal_id,
-            session_issuer_arn as principal_arn
-        from events
-        where session_issuer_principal_id like 'AROA%'
-        union all
-        select
-            user_identity_principal_id as principal_id,
-            principal_arn
-        from events
-        where user_identity_type = 'IAMUser'
-            and user_identity_principal_id like 'AIDA%'
-    )
-    where principal_arn is not null
-    group by principal_id
-),
-
 resolved as (
     select
         located.*,
@@ -248,7 +225,7 @@ resolved as (
         on located.user_identity_type = 'AWSAccount'
         and located.caller_kind = 'principal'
         and caller_copies.shared_event_id = located.shared_event_id
-    left join known_ids
+    left join known_principals as known_ids
         on located.user_identity_type = 'AWSAccount'
         and located.caller_kind = 'principal'
         and known_ids.principal_id = split_part(located.user_identity_principal_id, ':', 1)
