@@ -10,6 +10,7 @@ IAM's authorization details at all does, because without them there is no snapsh
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,6 +96,87 @@ def fetch_capture(config: Any, regions: Sequence[str] = ()) -> dict[str, Any]:
     for region in chosen:
         entries += reader.regional(region)
     return capture_document(details, [account], entries, reader.providers(), when)
+
+
+@dataclass(frozen=True)
+class _PolicyRead:
+    """How one kind of resource is listed and its policy read: ``listing`` is (IAM action,
+    paginated client method, result key), ``read`` (IAM action, client method, its parameters
+    from the listed item and its ARN); ``arn`` takes the ARN from the item, else ``name``'s
+    value is put after the region and account; ``every`` is the ARN pattern a failed listing
+    stands for."""
+
+    service: str
+    resource_type: str
+    every: str
+    listing: tuple[str, str, str]
+    read: tuple[str, str, Callable[[Any, str], dict[str, Any]]]
+    policy: Callable[[dict[str, Any]], str | None]
+    arn: Callable[[Any], str | None] = lambda item: None
+    name: Callable[[Any], str] = lambda item: ""
+    absent: frozenset[str] = frozenset()
+
+
+_POLICY_READS = (
+    _PolicyRead(
+        "sqs",
+        "queue",
+        "*",
+        ("sqs:ListQueues", "list_queues", "QueueUrls"),
+        (
+            "sqs:GetQueueAttributes",
+            "get_queue_attributes",
+            lambda url, arn: {"QueueUrl": url, "AttributeNames": ["Policy"]},
+        ),
+        lambda got: got.get("Attributes", {}).get("Policy"),
+        name=lambda url: str(url).rstrip("/").rsplit("/", 1)[-1],
+    ),
+    _PolicyRead(
+        "sns",
+        "topic",
+        "*",
+        ("sns:ListTopics", "list_topics", "Topics"),
+        ("sns:GetTopicAttributes", "get_topic_attributes", lambda topic, arn: {"TopicArn": arn}),
+        lambda got: got.get("Attributes", {}).get("Policy"),
+        arn=lambda topic: str(topic["TopicArn"]),
+    ),
+    _PolicyRead(
+        "lambda",
+        "function",
+        "function:*",
+        ("lambda:ListFunctions", "list_functions", "Functions"),
+        ("lambda:GetPolicy", "get_policy", lambda function, arn: {"FunctionName": arn}),
+        lambda got: got.get("Policy"),
+        arn=lambda function: str(function["FunctionArn"]),
+        absent=frozenset({"ResourceNotFoundException"}),
+    ),
+    _PolicyRead(
+        "secretsmanager",
+        "secret",
+        "secret:*",
+        ("secretsmanager:ListSecrets", "list_secrets", "SecretList"),
+        (
+            "secretsmanager:GetResourcePolicy",
+            "get_resource_policy",
+            lambda secret, arn: {"SecretId": arn},
+        ),
+        lambda got: got.get("ResourcePolicy"),
+        arn=lambda secret: str(secret["ARN"]),
+    ),
+    _PolicyRead(
+        "ecr",
+        "repository",
+        "repository/*",
+        ("ecr:DescribeRepositories", "describe_repositories", "repositories"),
+        (
+            "ecr:GetRepositoryPolicy",
+            "get_repository_policy",
+            lambda repository, arn: {"repositoryName": repository["repositoryName"]},
+        ),
+        lambda got: got.get("policyText"),
+        arn=lambda repository: str(repository["repositoryArn"]),
+    ),
+)
 
 
 class _Reader:
@@ -211,14 +293,10 @@ class _Reader:
         return out
 
     def regional(self, region: str) -> list[dict[str, Any]]:
-        return [
-            *self.keys(region),
-            *self.queues(region),
-            *self.topics(region),
-            *self.functions(region),
-            *self.secrets(region),
-            *self.repositories(region),
-        ]
+        out = self.keys(region)
+        for spec in _POLICY_READS:
+            out += self.policies(region, spec)
+        return out
 
     def _arn(self, region: str, service: str, rest: str) -> str:
         return f"arn:aws:{service}:{region}:{self.account_id}:{rest}"
@@ -251,131 +329,31 @@ class _Reader:
             )
         return out
 
-    def queues(self, region: str) -> list[dict[str, Any]]:
+    def policies(self, region: str, spec: _PolicyRead) -> list[dict[str, Any]]:
+        """Every resource of one kind in ``region`` with its policy, read as ``spec`` says."""
         out: list[dict[str, Any]] = []
-        sqs = self.client("sqs", region)
-        where = (region, "sqs", "queue", self._arn(region, "sqs", "*"))
-        urls = self.listing(
-            out, where, "sqs:ListQueues", lambda: _pages(sqs, "list_queues", "QueueUrls")
-        )
-        for url in urls:
-            errors: dict[str, str] = {}
-            attributes = _attempt(
-                errors,
-                "sqs:GetQueueAttributes",
-                sqs.get_queue_attributes,
-                QueueUrl=url,
-                AttributeNames=["Policy"],
-            )
-            arn = self._arn(region, "sqs", url.rstrip("/").rsplit("/", 1)[-1])
-            policy = (attributes or {}).get("Attributes", {}).get("Policy")
-            out.append(self.entry(region, "sqs", "queue", arn, policy, errors))
-        return out
-
-    def topics(self, region: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        sns = self.client("sns", region)
-        where = (region, "sns", "topic", self._arn(region, "sns", "*"))
-        topics = self.listing(
-            out, where, "sns:ListTopics", lambda: _pages(sns, "list_topics", "Topics")
-        )
-        for topic in topics:
-            errors: dict[str, str] = {}
-            arn = topic["TopicArn"]
-            attributes = _attempt(
-                errors, "sns:GetTopicAttributes", sns.get_topic_attributes, TopicArn=arn
-            )
-            policy = (attributes or {}).get("Attributes", {}).get("Policy")
-            out.append(self.entry(region, "sns", "topic", arn, policy, errors))
-        return out
-
-    def functions(self, region: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        lam = self.client("lambda", region)
-        where = (region, "lambda", "function", self._arn(region, "lambda", "function:*"))
-        functions = self.listing(
-            out, where, "lambda:ListFunctions", lambda: _pages(lam, "list_functions", "Functions")
-        )
-        for function in functions:
-            errors: dict[str, str] = {}
-            arn = function["FunctionArn"]
-            policy = _attempt(
-                errors,
-                "lambda:GetPolicy",
-                lam.get_policy,
-                FunctionName=arn,
-                absent=frozenset({"ResourceNotFoundException"}),
-            )
-            out.append(
-                self.entry(region, "lambda", "function", arn, (policy or {}).get("Policy"), errors)
-            )
-        return out
-
-    def secrets(self, region: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        sm = self.client("secretsmanager", region)
+        client = self.client(spec.service, region)
         where = (
             region,
-            "secretsmanager",
-            "secret",
-            self._arn(region, "secretsmanager", "secret:*"),
+            spec.service,
+            spec.resource_type,
+            self._arn(region, spec.service, spec.every),
         )
-        secrets = self.listing(
-            out,
-            where,
-            "secretsmanager:ListSecrets",
-            lambda: _pages(sm, "list_secrets", "SecretList"),
-        )
-        for secret in secrets:
+        action, method, key = spec.listing
+        items = self.listing(out, where, action, lambda: _pages(client, method, key))
+        for item in items:
             errors: dict[str, str] = {}
-            arn = secret["ARN"]
-            policy = _attempt(
+            arn = spec.arn(item) or self._arn(region, spec.service, spec.name(item))
+            read_action, read_method, parameters = spec.read
+            got = _attempt(
                 errors,
-                "secretsmanager:GetResourcePolicy",
-                sm.get_resource_policy,
-                SecretId=arn,
+                read_action,
+                getattr(client, read_method),
+                absent=spec.absent,
+                **parameters(item, arn),
             )
-            out.append(
-                self.entry(
-                    region,
-                    "secretsmanager",
-                    "secret",
-                    arn,
-                    (policy or {}).get("ResourcePolicy"),
-                    errors,
-                )
-            )
-        return out
-
-    def repositories(self, region: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        ecr = self.client("ecr", region)
-        where = (region, "ecr", "repository", self._arn(region, "ecr", "repository/*"))
-        repositories = self.listing(
-            out,
-            where,
-            "ecr:DescribeRepositories",
-            lambda: _pages(ecr, "describe_repositories", "repositories"),
-        )
-        for repository in repositories:
-            errors: dict[str, str] = {}
-            name = repository["repositoryName"]
-            policy = _attempt(
-                errors,
-                "ecr:GetRepositoryPolicy",
-                ecr.get_repository_policy,
-                repositoryName=name,
-            )
-            out.append(
-                self.entry(
-                    region,
-                    "ecr",
-                    "repository",
-                    repository["repositoryArn"],
-                    (policy or {}).get("policyText"),
-                    errors,
-                )
-            )
+            policy = spec.policy(got or {})
+            out.append(self.entry(region, spec.service, spec.resource_type, arn, policy, errors))
         return out
 
     def providers(self) -> list[dict[str, Any]]:
