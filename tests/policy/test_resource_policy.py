@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.given import an_event, given_delivery_file
+from tests.given import REALDATA, an_event, given_delivery_file
 from trailwise.pipeline import api
 from trailwise.pipeline.errors import UsageError
 from trailwise.pipeline.policy.resource_policy import render_text, suggest_resource_policy
@@ -75,7 +75,8 @@ def cross_account_read(key, n):
     return caller, owner
 
 
-def service_call(name, service, *, recipient=OPS, bucket=BUCKET, **extra):
+def service_call(name, service, *, recipient=OPS, bucket=BUCKET, key=None, **extra):
+    parameters = {"bucketName": bucket, **({"key": key} if key else {"acl": ""})}
     return an_event(
         eventSource="s3.amazonaws.com",
         eventName=name,
@@ -83,7 +84,7 @@ def service_call(name, service, *, recipient=OPS, bucket=BUCKET, **extra):
         sourceIPAddress=service,
         userAgent=service,
         recipientAccountId=recipient,
-        requestParameters={"bucketName": bucket, "acl": ""},
+        requestParameters=parameters,
         resources=[
             {"accountId": recipient, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"}
         ],
@@ -523,3 +524,31 @@ def test_anonymous_reads_without_a_public_statement_come_from_an_acl(tmp_path):
     result = suggest_resource_policy(lake, BUCKET_ARN)
     (acl,) = findings(result, "anonymous_through_acl")
     assert acl.severity == "high"
+
+
+def test_a_services_object_writes_are_granted_on_the_objects(tmp_path):
+    events = [
+        service_call(
+            "PutObject", "cloudtrail.amazonaws.com", key=f"AWSLogs/{OPS}/CloudTrail/{n}.gz"
+        )
+        for n in range(2)
+    ]
+    lake = given_lake(tmp_path, {OPS: events})
+    result = suggest_resource_policy(lake, BUCKET_ARN)
+    (statement,) = result.document["Statement"]
+    # Folded as identity policies fold keys: up to the first id-like folder (the account).
+    assert statement["Resource"] == f"{BUCKET_ARN}/AWSLogs/*"
+    assert result.problems == []
+
+
+def test_every_resource_the_real_trails_name_can_be_reviewed(tmp_path):
+    """The real-data fixtures (odd regions, documentation placeholders, subscription ARNs):
+    each resource resource_access lists is one policy resource reviews without an error."""
+    lake = tmp_path / "lake"
+    api.ingest([str(REALDATA)], lake)
+    listed = api.run_named("resource_access", lake, {}).to_pylist()
+    assert len(listed) > 40
+    for row in listed:
+        result = suggest_resource_policy(lake, row["resource_arn"])
+        assert result.resource_arn == row["resource_arn"]
+        assert sum(c.calls + c.denied for c in result.callers) >= row["calls"]

@@ -68,7 +68,8 @@ def parse_arn(text: str) -> Arn:
     """``text`` as an :class:`Arn` of the ``aws``, ``aws-cn`` or ``aws-us-gov`` partition.
 
     Raises:
-        UsageError: not an ARN, another partition, or a region outside its partition.
+        UsageError: not an ARN, another partition, or a region (of the usual shape) outside
+            its partition.
     """
     m = _ARN.match(text.strip())
     if not m:
@@ -81,14 +82,16 @@ def parse_arn(text: str) -> Arn:
             f"{text} is in partition {arn.partition!r}",
             hint=f"trailwise knows {', '.join(PARTITION_DOMAINS)}",
         )
-    if arn.region:
+    # A region of the usual shape must be of the partition; another name passes as it is, as
+    # the lake keeps an event's awsRegion verbatim (a resource it names must stay askable).
+    if arn.region and _REGION.match(arn.region):
         prefix = _REGION_PREFIX.get(arn.partition)
         in_partition = (
             arn.region.startswith(prefix)
             if prefix
             else not any(arn.region.startswith(p) for p in _REGION_PREFIX.values())
         )
-        if not _REGION.match(arn.region) or not in_partition:
+        if not in_partition:
             raise UsageError(f"{text}: {arn.region!r} is not a region of {arn.partition}")
     if arn.account and not re.fullmatch(r"[0-9]{12}", arn.account):
         raise UsageError(f"{text}: the account {arn.account!r} is not 12 digits")

@@ -4,6 +4,7 @@
 --
 -- resource_arn is the resource whose policy decides: the bucket of an S3 object, a Lambda
 -- function without its version or alias; action_resource_arn the resource the action named.
+-- Calls on what holds no resource policy (an SNS subscription, a KMS alias) are left out.
 -- caller_kind is
 --   principal  a user, role (the role of a session), root or federated principal: the IAM
 --              actions of event_actions;
@@ -101,6 +102,7 @@ service_events as (
                         else 'aws'
                     end
                     || ':s3:::' || (request_parameters ->> 'bucketName')
+                    || coalesce('/' || (request_parameters ->> 'key'), '')
             else resources -> 0 ->> 'ARN'
         end as named_arn
     from events
@@ -229,6 +231,13 @@ resolved as (
         on located.user_identity_type = 'AWSAccount'
         and located.caller_kind = 'principal'
         and known_ids.principal_id = split_part(located.user_identity_principal_id, ':', 1)
+    -- Only what holds a resource policy: not an SNS subscription, a KMS alias, a Lambda layer.
+    where regexp_matches(
+        located.resource_arn,
+        '^arn:[^:]+:(s3:::[^/]+|kms:[^:]*:[0-9]*:key/[^:/]+|(sqs|sns):[^:]*:[0-9]*:[^:/]+'
+            || '|lambda:[^:]*:[0-9]*:function:[^:]+|secretsmanager:[^:]*:[0-9]*:secret:[^:]+'
+            || '|ecr:[^:]*:[0-9]*:repository/.+)$'
+    )
 ),
 
 -- Of the copies of one call (same sharedEventID), the one the resource's account logged,
