@@ -104,19 +104,14 @@ class _Builder:
             out.update(g.resource for g in res.grant(service, rt, sorted(arns), "generalize"))
         return sorted(out)
 
-    def carried_condition(self, caller: Caller, drop: set[str]) -> dict[str, dict[str, Any]]:
-        """The admitting statement's conditions, without the keys in ``drop`` (lower-case)."""
+    def carried_condition(self, caller: Caller) -> dict[str, dict[str, Any]]:
+        """A copy of the conditions of the statement that admitted ``caller``: they held for
+        its calls."""
         statement = self.admitting(caller)
         condition = statement.raw.get("Condition") if statement else None
-        out: dict[str, dict[str, Any]] = {}
-        if isinstance(condition, dict):
-            for operator, keys in condition.items():
-                if not isinstance(keys, dict):
-                    continue
-                kept = {k: v for k, v in keys.items() if str(k).lower() not in drop}
-                if kept:
-                    out[str(operator)] = kept
-        return out
+        if not isinstance(condition, dict):
+            return {}
+        return {str(op): dict(keys) for op, keys in condition.items() if isinstance(keys, dict)}
 
 
 def _sid(b: _Builder, callers: list[Caller], default: str) -> str:
@@ -293,7 +288,7 @@ def _principal_statements(
         pairs = [(u.action, u.resource_arn) for u in caller.uses if u.calls]
         actions = sorted({a for a, _ in pairs})
         resources = b.resources(pairs)
-        carried = b.carried_condition(caller, set())
+        carried = b.carried_condition(caller)
         key = (tuple(actions), tuple(resources), json.dumps(carried, sort_keys=True))
         groups[key].append(caller)
         if caller.arn.endswith(":root"):
@@ -344,15 +339,16 @@ def _service_statements(
                 )
             )
             continue
-        keys = {str(k).lower(): str(k) for k in documented["keys"]}
+        keys = {str(k).lower() for k in documented["keys"]}
         pairs = [(u.action, u.resource_arn) for u in caller.uses if u.calls]
-        condition = b.carried_condition(caller, set())
+        condition = b.carried_condition(caller)
         carried_keys = {k.lower() for ops in condition.values() for k in ops}
         has_deputy = bool(carried_keys & DEPUTY_KEYS)
-        if caller.source_arns and "aws:sourcearn" in keys:
+        # Logged sources pin the keys the admitting statement does not already pin.
+        if caller.source_arns and "aws:sourcearn" in keys - carried_keys:
             _merge(condition, "ArnLike", "aws:SourceArn", sorted(caller.source_arns))
             has_deputy = True
-        if caller.source_accounts and "aws:sourceaccount" in keys:
+        if caller.source_accounts and "aws:sourceaccount" in keys - carried_keys:
             _merge(condition, "StringEquals", "aws:SourceAccount", sorted(caller.source_accounts))
             has_deputy = True
         if not has_deputy:
