@@ -295,17 +295,7 @@ def _review_findings(
                     f"statement {label} admitted no call in the window",
                 )
             )
-        for sentence in r.broader:
-            kind = (
-                "public_statement"
-                if "Principal *" in sentence
-                else "confused_deputy"
-                if "confused deputy" in sentence
-                else "broader_than_use"
-            )
-            out.append(
-                Finding(kind, "high" if kind == "public_statement" else "warning", label, sentence)
-            )
+        out.extend(r.broader)
     return out
 
 
@@ -317,7 +307,11 @@ def _bucket_findings(
     block = details.get("PublicAccessBlock") or {}
     rules = details.get("OwnershipControls") or []
     enforced = any(r.get("ObjectOwnership") == "BucketOwnerEnforced" for r in rules)
-    public = [r.sid or f"#{r.index}" for r in reviews if any("Principal *" in b for b in r.broader)]
+    public = [
+        r.sid or f"#{r.index}"
+        for r in reviews
+        if any(f.kind == "public_statement" for f in r.broader)
+    ]
     out: list[Finding] = []
     if public and block.get("RestrictPublicBuckets"):
         out.append(

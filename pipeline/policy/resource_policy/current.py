@@ -15,7 +15,7 @@ from typing import Any
 
 from trailwise.pipeline.iam.expand import matching_actions
 from trailwise.pipeline.policy.replay.patterns import Pattern, RequestContext
-from trailwise.pipeline.policy.resource_policy.model import Caller, StatementReview
+from trailwise.pipeline.policy.resource_policy.model import Caller, Finding, StatementReview
 from trailwise.pipeline.policy.trust.current import listed, statements_of
 
 _ACCOUNT = re.compile(r"^(?:\d{12}|arn:[\w-]+:iam::(\d{12}):root)$")
@@ -228,16 +228,23 @@ def _judge(
     service: str,
     resource_account: str | None,
     unobservable: frozenset[str],
-) -> tuple[str, list[str]]:
+) -> tuple[str, list[Finding]]:
     if statement.effect == "Deny":
         return "deny", []
     if statement.effect != "Allow" or statement.not_principal:
         return "unsupported", []
     granted = granted_actions(statement, service)
-    broader: list[str] = []
+    label = statement.sid or f"#{statement.index}"
+    broader: list[Finding] = []
+
+    def say(kind: str, message: str) -> None:
+        severity = "high" if kind == "public_statement" else "warning"
+        broader.append(Finding(kind, severity, label, message))
+
     if statement.is_public and not statement.condition_keys:
-        broader.append(
-            "Principal * without a condition admits everyone, unauthenticated callers too"
+        say(
+            "public_statement",
+            "Principal * without a condition admits everyone, unauthenticated callers too",
         )
     by_arn = {c.arn: c for c in callers}
     for kind, value in statement.principals:
@@ -248,12 +255,16 @@ def _judge(
             a for a in admitted if by_arn[a].kind == "principal" and by_arn[a].account_id == account
         )
         if acted and not any(a.endswith(":root") for a in acted):
-            broader.append(f"admits all of account {account}, where only {', '.join(acted)} acted")
+            say(
+                "whole_account",
+                f"admits all of account {account}, where only {', '.join(acted)} acted",
+            )
     for kind, value in statement.principals:
         if kind == "Service" and not (statement.condition_keys & DEPUTY_KEYS):
-            broader.append(
+            say(
+                "confused_deputy",
                 f"admits {value} for any account's resources: it has no aws:SourceArn or "
-                "aws:SourceAccount condition (the confused deputy)"
+                "aws:SourceAccount condition (the confused deputy)",
             )
     delegates = bool(statement.principals) and all(
         kind == "AWS" and account_of(value) == resource_account
@@ -265,9 +276,10 @@ def _judge(
             shown = ", ".join(unused[:5]) + (
                 f" and {len(unused) - 5} more" if len(unused) > 5 else ""
             )
-            broader.append(
+            say(
+                "more_actions_than_used",
                 f"grants {len(granted)} actions where {len(used_actions)} were used; "
-                f"unused: {shown}"
+                f"unused: {shown}",
             )
     if admitted:
         return "used", broader

@@ -114,6 +114,24 @@ class Caller:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """``kind`` names it; ``severity`` is ``high``, ``warning`` or ``info``."""
+
+    kind: str
+    severity: str
+    subject: str | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "subject": self.subject,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
 class StatementReview:
     """One statement of the current policy and what the window's calls say of it.
 
@@ -130,7 +148,7 @@ class StatementReview:
     statement: dict[str, Any]
     admitted: tuple[str, ...]  # callers it admitted
     calls: int
-    broader: tuple[str, ...]  # one sentence each: how it is broader than its use
+    broader: tuple[Finding, ...]  # how it is broader than its use
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,26 +158,8 @@ class StatementReview:
             "verdict": self.verdict,
             "admitted": list(self.admitted),
             "calls": self.calls,
-            "broader": list(self.broader),
+            "broader": [f.to_dict() for f in self.broader],
             "statement": self.statement,
-        }
-
-
-@dataclass(frozen=True)
-class Finding:
-    """``kind`` names it; ``severity`` is ``high``, ``warning`` or ``info``."""
-
-    kind: str
-    severity: str
-    subject: str | None
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "severity": self.severity,
-            "subject": self.subject,
-            "message": self.message,
         }
 
 

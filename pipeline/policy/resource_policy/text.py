@@ -71,8 +71,8 @@ def render(result: ResourcePolicySuggestion) -> str:
             label = r.sid or f"#{r.index}"
             admitted = f": {', '.join(r.admitted)} ({r.calls} calls)" if r.admitted else ""
             lines.append(f"  {r.effect} {label}: {r.verdict}{admitted}")
-            for sentence in r.broader:
-                lines.append(f"    broader: {sentence}")
+            for finding in r.broader:
+                lines.append(f"    broader: {finding.message}")
     else:
         why = f" ({current.error_code})" if current.error_code else ""
         lines.append(f"Current policy: {current.state}{why}")
