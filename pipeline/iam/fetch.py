@@ -187,6 +187,7 @@ class _Reader:
         self.endpoint_url = endpoint_url
         self.home = home
         self.account_id = ""
+        self.partition = "aws"
         self._clients: dict[tuple[str, str], Any] = {}
 
     def client(self, service: str, region: str | None = None) -> Any:
@@ -201,9 +202,12 @@ class _Reader:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self.account_id = str(self.client("sts").get_caller_identity()["Account"])
+            identity = self.client("sts").get_caller_identity()
         except (BotoCoreError, ClientError) as exc:
             raise SourceError(f"sts:GetCallerIdentity failed: {exc}") from None
+        self.account_id = str(identity["Account"])
+        # The caller's ARN names the partition (aws-cn, aws-us-gov) every built ARN is in.
+        self.partition = str(identity.get("Arn", "arn:aws:")).split(":")[1] or "aws"
         return self.account_id
 
     def entry(
@@ -248,7 +252,7 @@ class _Reader:
     def buckets(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         s3 = self.client("s3")
-        where = (None, "s3", "bucket", "arn:aws:s3:::*")
+        where = (None, "s3", "bucket", f"arn:{self.partition}:s3:::*")
         listed = self.listing(
             out, where, "s3:ListAllMyBuckets", lambda: s3.list_buckets().get("Buckets", [])
         )
@@ -284,7 +288,7 @@ class _Reader:
                     region,
                     "s3",
                     "bucket",
-                    f"arn:aws:s3:::{name}",
+                    f"arn:{self.partition}:s3:::{name}",
                     (policy or {}).get("Policy"),
                     errors,
                     details,
@@ -299,7 +303,7 @@ class _Reader:
         return out
 
     def _arn(self, region: str, service: str, rest: str) -> str:
-        return f"arn:aws:{service}:{region}:{self.account_id}:{rest}"
+        return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{rest}"
 
     def keys(self, region: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -380,7 +384,7 @@ class _Reader:
         # A listing that failed is one entry for the providers it would have listed.
         for operation, code in errors.items():
             kind = "saml" if "SAML" in operation else "oidc"
-            pattern = f"arn:aws:iam::{self.account_id}:{kind}-provider/*"
+            pattern = f"arn:{self.partition}:iam::{self.account_id}:{kind}-provider/*"
             out.append(_provider(pattern, kind, None, None, None, {operation: code}))
         return out
 

@@ -319,6 +319,14 @@ def test_only_the_regions_asked_for_are_read_but_every_bucket_is(cli, account, l
     ]
 
 
+def test_an_account_of_the_china_partition_gets_arns_of_its_partition(cli, account, lake_dir):
+    account.client("sqs", "cn-north-1").create_queue(QueueName="beijing")
+    result = account.load(cli, lake_dir, "--region", "cn-north-1")
+    assert result.exit_code == 0, result.stderr
+    arns = {r["resource_arn"] for r in api.run_sql(ROWS, lake_dir).to_pylist()}
+    assert f"arn:aws-cn:sqs:cn-north-1:{account.account_id}:beijing" in arns
+
+
 def test_older_snapshots_without_resource_tables_query_as_empty_views(cli, lake_dir):
     cli.json("iam", "load", PROD, "--lake", lake_dir)
     assert manifests(Lake(lake_dir))[0]["resource_accounts"] == []
