@@ -10,7 +10,7 @@ import pytest
 
 from tests.given import REALDATA, an_event, given_delivery_file
 from trailwise.pipeline import api
-from trailwise.pipeline.errors import UsageError
+from trailwise.pipeline.errors import PolicyError, UsageError
 from trailwise.pipeline.policy.resource_policy import render_text, suggest_resource_policy
 
 PROD, DEV, OPS = "111122223333", "444455556666", "999988887777"
@@ -552,3 +552,13 @@ def test_every_resource_the_real_trails_name_can_be_reviewed(tmp_path):
         result = suggest_resource_policy(lake, row["resource_arn"])
         assert result.resource_arn == row["resource_arn"]
         assert sum(c.calls + c.denied for c in result.callers) >= row["calls"]
+
+
+def test_a_captured_policy_that_is_not_a_policy_is_one_error_naming_the_resource(tmp_path):
+    capture = given_capture(tmp_path, PROD, {BUCKET_ARN: {"Version": "2012-10-17", "Statement": 7}})
+    lake = given_lake(tmp_path, {PROD: [anonymous_read("x")]}, [capture])
+    with pytest.raises(PolicyError) as raised:
+        suggest_resource_policy(lake, BUCKET_ARN)
+    assert str(raised.value) == (
+        f"the captured policy of {BUCKET_ARN}'s Statement is not an object or a list"
+    )

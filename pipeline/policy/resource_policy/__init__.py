@@ -107,7 +107,9 @@ def suggest_resource_policy(
     callers = _callers(rows, account, organizations)
     findings: list[Finding] = []
     unobservable = _unobservable(target, account, held, findings)
-    statements = parse_statements(current.document)
+    statements = parse_statements(
+        current.document, f"the captured policy of {current.captured_arn or target.text}"
+    )
     reviews = review(
         statements,
         callers,

@@ -48,10 +48,17 @@ class Statement:
         return not self.not_principal and any(k == "*" for k, _ in self.principals)
 
 
-def parse_statements(doc: dict[str, Any] | None) -> list[Statement]:
-    """The statements of ``doc`` (a resource policy), in order."""
+def parse_statements(
+    doc: dict[str, Any] | None, what: str = "the resource policy"
+) -> list[Statement]:
+    """The statements of ``doc`` (a resource policy), in order.
+
+    Raises:
+        PolicyError: its ``Statement`` is neither an object nor a list (the message names
+            ``what``).
+    """
     out: list[Statement] = []
-    for index, raw in enumerate(statements_of(doc)):
+    for index, raw in enumerate(statements_of(doc, what)):
         not_principal = "NotPrincipal" in raw
         principal = raw.get("NotPrincipal" if not_principal else "Principal")
         pairs: list[tuple[str, str]] = []

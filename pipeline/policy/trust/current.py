@@ -54,18 +54,20 @@ def listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def statements_of(doc: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def statements_of(
+    doc: Mapping[str, Any] | None, what: str = "the current trust policy"
+) -> list[dict[str, Any]]:
     """The statements of a policy document (one object or a list); none without a document.
 
     Raises:
-        PolicyError: ``Statement`` is neither an object nor a list.
+        PolicyError: ``Statement`` is neither an object nor a list (the message names ``what``).
     """
     if not doc:
         return []
     raw = doc.get("Statement")
     statements = [raw] if isinstance(raw, dict) else raw
     if not isinstance(statements, list):
-        raise PolicyError("the current trust policy's Statement is not an object or a list")
+        raise PolicyError(f"{what}'s Statement is not an object or a list")
     return [s for s in statements if isinstance(s, dict)]
 
 
