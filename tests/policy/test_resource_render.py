@@ -19,7 +19,7 @@ from trailwise.pipeline.policy.resource_policy.render import (
     render_resource_policy,
     validate_resource_policy,
 )
-from trailwise.pipeline.policy.resource_policy.target import service_of, target
+from trailwise.pipeline.policy.resource_policy.target import parse_target, target
 
 ACCOUNT, OTHER = "111122223333", "444455556666"
 BUCKET = "arn:aws:s3:::trail-bucket"
@@ -578,7 +578,7 @@ def test_names_come_from_the_parsed_arn(service, arn, name, qualifier):
     resource = target(service, arn)
     assert (resource.name, resource.qualifier) == (name, qualifier)
     assert str(resource.arn) == arn
-    assert service_of(arn) == service
+    assert parse_target(arn).service == service
 
 
 @pytest.mark.parametrize(
@@ -609,8 +609,8 @@ def test_unknown_formats_and_services_are_refused_with_the_choices():
     with pytest.raises(UsageError) as service:
         render_resource_policy(policy(), "json", service="dynamodb", resource_arn=BUCKET, name="x")
     assert "dynamodb" in service.value.message
-    with pytest.raises(UsageError, match="is a dynamodb resource"):
-        service_of(f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/t")
+    with pytest.raises(UsageError, match="is not the ARN of a resource with a resource-based"):
+        parse_target(f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/t")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,18 +24,6 @@ class Use:
     first_seen: datetime
     last_seen: datetime
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "resource": self.resource_arn,
-            "calls": self.calls,
-            "denied": self.denied,
-            "explicit_denials": self.explicit_denials,
-            "denied_by": list(self.denied_by),
-            "first_seen": iso(self.first_seen),
-            "last_seen": iso(self.last_seen),
-        }
-
 
 @dataclass(frozen=True)
 class Caller:

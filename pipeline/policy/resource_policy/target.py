@@ -125,10 +125,6 @@ class Target:
         return self.arn.account or None
 
     @property
-    def resource_type(self) -> str:
-        return RESOURCE_NOUNS[self.service]
-
-    @property
     def name_arn(self) -> str | None:
         """A secret's ARN as calls may name it, without Secrets Manager's random ``-XXXXXX``
         suffix (the name itself when the ARN has none); None for other resources."""
@@ -141,21 +137,6 @@ class Target:
         """An SQS queue's URL: its regional endpoint in its partition's domain."""
         domain = PARTITION_DOMAINS[self.arn.partition]
         return f"https://sqs.{self.arn.region}.{domain}/{self.arn.account}/{self.name}"
-
-
-def service_of(resource_arn: str) -> str:
-    """The resource-policy service of ``resource_arn`` (``s3``, ``kms``, ...).
-
-    Raises:
-        UsageError: the ARN is of a service trailwise writes no resource policy for.
-    """
-    arn = parse_arn(resource_arn)
-    if arn.service not in SERVICES:
-        raise UsageError(
-            f"{resource_arn} is a {arn.service} resource",
-            hint=f"resource policies are written for {', '.join(SERVICES)}",
-        )
-    return arn.service
 
 
 def target(service: str, resource_arn: str) -> Target:
